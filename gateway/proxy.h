@@ -1,0 +1,115 @@
+/* The HTTP/1.1 reverse proxy: client connections (plain or TLS) on the
+ * workers, routing by Host, and the backend side (upstream.c) with a
+ * keep-alive pool per backend per worker. Bodies stream both ways with
+ * watermark backpressure, so memory per connection stays bounded. */
+#ifndef POSTERN_GATEWAY_PROXY_H
+#define POSTERN_GATEWAY_PROXY_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "gateway/http1.h"
+#include "gateway/routes.h"
+#include "gateway/worker.h"
+
+struct bufferevent;
+struct event;
+struct snapshot;
+
+enum conn_state {
+	CONN_HANDSHAKE, /* TLS handshake in progress */
+	CONN_IDLE,      /* keep-alive, waiting for the next request */
+	CONN_HEAD,      /* reading a request head */
+	CONN_PROXY,     /* request sent or being sent, response being relayed */
+	CONN_TUNNEL,    /* after 101 Switching Protocols */
+	CONN_CLOSING,   /* flushing the last bytes, then close */
+	CONN_STATE_MAX
+};
+
+struct conn {
+	struct worker *w;
+	struct bufferevent *bev;
+	SSL *ssl;                 /* NULL on the HTTP listener */
+	struct snapshot *snap;    /* held for the connection's life */
+	struct sockaddr_storage peer;
+	char peer_ip[64];
+	struct event *timer;      /* handshake, header and idle timeouts */
+	enum conn_state state;
+	int close_after;          /* close once the current response is written */
+	int lingering;            /* write side shut, discarding input until close */
+	struct conn *prev, *next; /* worker's list */
+
+	/* the current request */
+	char *head;               /* a copy of the request head; fields point here */
+	size_t head_len;
+	struct http1_request req;
+	const struct route_app *app;
+	uint64_t req_remaining;   /* Content-Length bytes left to forward */
+	struct http1_chunked req_chunked;
+	int req_done;             /* the whole request body was forwarded */
+	int req_body_started;     /* a body byte left for the backend (no retry) */
+	int retries;
+	uint64_t start_us;
+
+	/* the response */
+	struct upstream *up;
+	int status;
+	uint64_t resp_bytes;
+	int resp_started;         /* response head sent to the client */
+};
+
+struct upstream {
+	struct worker *w;
+	struct conn *c;           /* the client it serves; NULL while pooled */
+	struct bufferevent *bev;
+	struct backend *backend;
+	int connected;
+	int reused;               /* came from the pool */
+	int head_done;
+	struct http1_response resp;
+	uint64_t remaining;
+	struct http1_chunked chunked;
+	int dechunk;              /* HTTP/1.0 client: strip chunked framing */
+	int keep_alive;
+	int got_bytes;            /* any response byte arrived */
+	struct upstream *pool_next;
+};
+
+/* A new client connection on fd (accepted by worker w; tls = HTTPS). */
+void proxy_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen, int tls);
+
+/* Close c: frees everything, logs nothing more. */
+void proxy_close(struct conn *c);
+
+/* Stop reading new requests: idle connections close now, busy ones after
+ * their response. */
+void proxy_drain(struct conn *c);
+
+/* Send a locally generated response (error page, redirect) and end the
+ * request; close the connection afterwards when close is set. */
+void proxy_respond(struct conn *c, int status, const char *extra_headers, const char *body,
+		   int close);
+
+/* The request is in c->req: route it and start proxying. */
+void proxy_dispatch(struct conn *c);
+
+/* The response is complete: log it, recycle the backend connection, and
+ * read the next request (or close). */
+void proxy_request_done(struct conn *c);
+
+/* ---- upstream.c: the backend side */
+
+/* Start forwarding c's request to a backend chosen for c->app. */
+void upstream_start(struct conn *c);
+/* Release up: back to the worker's pool when reusable, else free. */
+void upstream_finish(struct upstream *up, int reusable);
+/* Free every pooled connection of w. */
+void upstream_pool_clear(struct worker *w);
+/* Continue forwarding the client's request body (client readable). */
+void upstream_pump_request(struct conn *c);
+
+uint64_t proxy_now_us(void);
+
+#endif

@@ -1,0 +1,599 @@
+/* The backend side of the proxy: connect (or reuse a pooled keep-alive
+ * connection), send the rewritten request head, stream the request body,
+ * parse the response head, stream the response body back, then recycle
+ * the connection. Watermarks on both bufferevents bound the memory. */
+#include "gateway/proxy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "common/log.h"
+
+#define HIGH_WATER (256 * 1024) /* bytes queued towards one side before we stop reading */
+#define POOL_MAX_IDLE 64         /* pooled connections per worker */
+#define POOL_IDLE_SECONDS 30
+
+static void up_on_read(struct bufferevent *bev, void *arg);
+static void up_on_write(struct bufferevent *bev, void *arg);
+static void up_on_event(struct bufferevent *bev, short what, void *arg);
+
+static uint64_t now_ms(void)
+{
+	return proxy_now_us() / 1000u;
+}
+
+static int eq_name(const struct http1_header *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	return h->name_len == n && strncasecmp(h->name, name, n) == 0;
+}
+
+/* Hop-by-hop fields (RFC 9110 7.6.1) and those named in Connection. */
+static int is_hop_by_hop(const struct http1_header *h, const struct http1_header *connection)
+{
+	static const char *const hop[] = { "connection", "keep-alive", "proxy-connection", "te",
+					   "trailer", "transfer-encoding", "upgrade" };
+	char name[128];
+
+	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (eq_name(h, hop[i]))
+			return 1;
+	if (connection == NULL || h->name_len >= sizeof(name))
+		return 0;
+	memcpy(name, h->name, h->name_len);
+	name[h->name_len] = '\0';
+	return http1_list_has_token(connection->value, connection->value_len, name);
+}
+
+static void add_header(struct evbuffer *out, const struct http1_header *h)
+{
+	evbuffer_add(out, h->name, h->name_len);
+	evbuffer_add(out, ": ", 2);
+	evbuffer_add(out, h->value, h->value_len);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+static void write_request_head(struct upstream *up)
+{
+	struct conn *c = up->c;
+	const struct http1_request *r = &c->req;
+	struct evbuffer *out = bufferevent_get_output(up->bev);
+	const struct http1_header *conn_h = http1_find_header(r->headers, r->n_headers, "connection");
+	const struct http1_header *upg = http1_find_header(r->headers, r->n_headers, "upgrade");
+	const char *ip_header = c->app->client_ip_header;
+
+	evbuffer_add(out, r->method, r->method_len);
+	evbuffer_add(out, " ", 1);
+	evbuffer_add(out, r->target, r->target_len);
+	evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	for (size_t i = 0; i < r->n_headers; i++) {
+		const struct http1_header *h = &r->headers[i];
+
+		if (is_hop_by_hop(h, conn_h) || eq_name(h, "x-forwarded-for") ||
+		    eq_name(h, "x-forwarded-proto") || eq_name(h, "x-forwarded-host") ||
+		    eq_name(h, "expect") || eq_name(h, ip_header))
+			continue;
+		add_header(out, h);
+	}
+	if (r->body == HTTP1_BODY_CHUNKED)
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	if (r->upgrade && upg != NULL)
+		evbuffer_add_printf(out, "Connection: upgrade\r\nUpgrade: %.*s\r\n",
+				    (int)upg->value_len, upg->value);
+	/* The client address is the TCP peer: what a client claims in its own
+	 * X-Forwarded-For is not passed on (SPEC 6: trusted_proxies). */
+	evbuffer_add_printf(out, "X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\n", c->peer_ip,
+			    c->ssl ? "https" : "http");
+	if (r->host != NULL)
+		evbuffer_add_printf(out, "X-Forwarded-Host: %.*s\r\n", (int)r->host_len, r->host);
+	if (strcasecmp(ip_header, "X-Forwarded-For") != 0)
+		evbuffer_add_printf(out, "%s: %s\r\n", ip_header, c->peer_ip);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* Length of a Transfer-Encoding value without its final ", chunked". */
+static size_t codings_before_chunked(const char *v, size_t n)
+{
+	size_t end = n - 7; /* strlen("chunked") */
+
+	while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t' || v[end - 1] == ','))
+		end--;
+	return end;
+}
+
+static void write_response_head(struct upstream *up)
+{
+	struct conn *c = up->c;
+	const struct http1_response *r = &up->resp;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	const struct http1_header *conn_h = http1_find_header(r->headers, r->n_headers, "connection");
+	const struct http1_header *upg = http1_find_header(r->headers, r->n_headers, "upgrade");
+	int interim = r->status < 200;
+
+	evbuffer_add_printf(out, "HTTP/1.1 %d %.*s\r\n", r->status, (int)r->reason_len, r->reason);
+	for (size_t i = 0; i < r->n_headers; i++)
+		if (!is_hop_by_hop(&r->headers[i], conn_h))
+			add_header(out, &r->headers[i]);
+	if (r->status == 101) {
+		evbuffer_add_printf(out, "Connection: upgrade\r\n");
+		if (upg != NULL)
+			evbuffer_add_printf(out, "Upgrade: %.*s\r\n", (int)upg->value_len, upg->value);
+	} else if (!interim) {
+		const struct http1_header *te =
+			http1_find_header(r->headers, r->n_headers, "transfer-encoding");
+
+		/* keep codings before chunked (e.g. "gzip, chunked"): they are
+		 * end-to-end; chunked itself is passed through or removed */
+		if (r->body == HTTP1_BODY_CHUNKED && !up->dechunk)
+			add_header(out, te);
+		else if (r->body == HTTP1_BODY_CHUNKED && te->value_len > 7)
+			evbuffer_add_printf(out, "Transfer-Encoding: %.*s\r\n",
+					    (int)codings_before_chunked(te->value, te->value_len),
+					    te->value);
+		if (c->close_after || atomic_load(&c->w->shared->draining))
+			evbuffer_add_printf(out, "Connection: close\r\n");
+		else if (c->req.version_minor == 0)
+			evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+	}
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* ---- the pool */
+
+static struct upstream *pool_take(struct worker *w, struct backend *b)
+{
+	for (struct upstream **p = &w->idle; *p != NULL; p = &(*p)->pool_next) {
+		if ((*p)->backend == b) {
+			struct upstream *up = *p;
+			*p = up->pool_next;
+			up->pool_next = NULL;
+			w->n_idle--;
+			return up;
+		}
+	}
+	return NULL;
+}
+
+static void pool_remove(struct upstream *up)
+{
+	struct worker *w = up->w;
+
+	for (struct upstream **p = &w->idle; *p != NULL; p = &(*p)->pool_next) {
+		if (*p == up) {
+			*p = up->pool_next;
+			w->n_idle--;
+			return;
+		}
+	}
+}
+
+static void upstream_free(struct upstream *up)
+{
+	if (up->bev != NULL)
+		bufferevent_free(up->bev);
+	free(up);
+}
+
+static void pool_on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	pool_remove(arg); /* an idle backend must not talk: drop it */
+	upstream_free(arg);
+}
+
+static void pool_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	pool_remove(arg);
+	upstream_free(arg);
+}
+
+void upstream_finish(struct upstream *up, int reusable)
+{
+	struct worker *w = up->w;
+	struct timeval idle = { POOL_IDLE_SECONDS, 0 };
+
+	if (up->backend != NULL && up->c != NULL)
+		balancer_release(up->backend);
+	up->c = NULL;
+	if (!reusable || w->stopping || w->n_idle >= POOL_MAX_IDLE ||
+	    evbuffer_get_length(bufferevent_get_input(up->bev)) > 0) {
+		upstream_free(up);
+		return;
+	}
+	up->head_done = 0;
+	up->got_bytes = 0;
+	up->dechunk = 0;
+	bufferevent_setcb(up->bev, pool_on_read, NULL, pool_on_event, up);
+	bufferevent_setwatermark(up->bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(up->bev, &idle, NULL);
+	bufferevent_enable(up->bev, EV_READ);
+	up->pool_next = w->idle;
+	w->idle = up;
+	w->n_idle++;
+}
+
+void upstream_pool_clear(struct worker *w)
+{
+	while (w->idle != NULL) {
+		struct upstream *up = w->idle;
+		w->idle = up->pool_next;
+		upstream_free(up);
+	}
+	w->n_idle = 0;
+}
+
+/* ---- request body: client -> backend */
+
+static void set_timeouts(struct upstream *up)
+{
+	unsigned ms = up->c->snap->settings.backend_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	bufferevent_set_timeouts(up->bev, &tv, &tv);
+}
+
+/* Move up to max bytes of chunked framing from in to out while the
+ * decoder finds the end; data_only: copy only data bytes (de-chunk).
+ * Returns the decoder's last result. */
+static enum http1_chunk_result move_chunked(struct http1_chunked *dec, struct evbuffer *in,
+					    struct evbuffer *out, int data_only, uint64_t *data_bytes)
+{
+	enum http1_chunk_result r = HTTP1_CHUNK_NEED_MORE;
+
+	while (evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec v;
+		size_t consumed = 0, off = 0, dlen = 0;
+
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		r = http1_chunked_step(dec, v.iov_base, v.iov_len, &consumed, &off, &dlen);
+		if (r == HTTP1_CHUNK_ERROR)
+			return r;
+		if (data_only) {
+			if (r == HTTP1_CHUNK_DATA)
+				evbuffer_add(out, (char *)v.iov_base + off, dlen);
+			evbuffer_drain(in, consumed);
+		} else {
+			evbuffer_remove_buffer(in, out, consumed);
+		}
+		if (r == HTTP1_CHUNK_DATA && data_bytes != NULL)
+			*data_bytes += dlen;
+		if (r == HTTP1_CHUNK_DONE)
+			return r;
+		if (consumed == 0)
+			break;
+	}
+	return r;
+}
+
+static void response_complete(struct upstream *up);
+static void fail_request(struct upstream *up, int status);
+
+void upstream_pump_request(struct conn *c)
+{
+	struct upstream *up = c->up;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out;
+
+	if (up == NULL || !up->connected) {
+		bufferevent_disable(c->bev, EV_READ); /* wait for the backend */
+		return;
+	}
+	out = bufferevent_get_output(up->bev);
+	if (c->state == CONN_TUNNEL) {
+		evbuffer_add_buffer(out, in);
+	} else if (c->req_done) {
+		bufferevent_disable(c->bev, EV_READ); /* the next request waits its turn */
+		return;
+	} else if (c->req.body == HTTP1_BODY_LENGTH) {
+		size_t n = evbuffer_get_length(in);
+		if (n > c->req_remaining)
+			n = (size_t)c->req_remaining;
+		if (n > 0)
+			c->req_body_started = 1;
+		evbuffer_remove_buffer(in, out, n);
+		c->req_remaining -= n;
+		c->req_done = c->req_remaining == 0;
+	} else {
+		enum http1_chunk_result r;
+
+		if (evbuffer_get_length(in) > 0)
+			c->req_body_started = 1;
+		r = move_chunked(&c->req_chunked, in, out, 0, NULL);
+		if (r == HTTP1_CHUNK_ERROR) {
+			if (c->resp_started) {
+				proxy_close(c);
+			} else {
+				c->close_after = 1;
+				fail_request(up, 400);
+			}
+			return;
+		}
+		c->req_done = r == HTTP1_CHUNK_DONE;
+	}
+	if (evbuffer_get_length(out) >= HIGH_WATER) {
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setwatermark(up->bev, EV_WRITE, HIGH_WATER / 2, 0);
+	} else if (!c->req_done || c->state == CONN_TUNNEL) {
+		bufferevent_enable(c->bev, EV_READ);
+	} else {
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+static void up_on_write(struct bufferevent *bev, void *arg)
+{
+	struct upstream *up = arg;
+
+	(void)bev;
+	if (up->c != NULL && (!up->c->req_done || up->c->state == CONN_TUNNEL))
+		bufferevent_enable(up->c->bev, EV_READ);
+}
+
+/* ---- starting a request */
+
+static void attach(struct upstream *up, struct conn *c)
+{
+	up->c = c;
+	c->up = up;
+	bufferevent_setcb(up->bev, up_on_read, up_on_write, up_on_event, up);
+	bufferevent_enable(up->bev, EV_READ | EV_WRITE);
+}
+
+static void on_connected(struct upstream *up)
+{
+	struct conn *c = up->c;
+
+	up->connected = 1;
+	set_timeouts(up);
+	if (c->req.expect_continue && !c->req_done && !c->req_body_started)
+		evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+	upstream_pump_request(c);
+}
+
+void upstream_start(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct backend *b = balancer_pick(c->app, (const struct sockaddr *)&c->peer, now_ms());
+	struct upstream *up;
+	unsigned ms = c->snap->settings.backend_connect_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (b == NULL) {
+		proxy_respond(c, 502, NULL, "502 Bad Gateway: no backend is available\n", 1);
+		return;
+	}
+	bufferevent_disable(c->bev, EV_READ);
+	up = pool_take(w, b);
+	if (up != NULL) {
+		up->reused = 1;
+		attach(up, c);
+		write_request_head(up);
+		on_connected(up);
+		return;
+	}
+	up = calloc(1, sizeof(*up));
+	if (up == NULL || (up->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		free(up);
+		balancer_release(b);
+		proxy_respond(c, 502, NULL, "502 Bad Gateway\n", 1);
+		return;
+	}
+	up->w = w;
+	up->backend = b;
+	attach(up, c);
+	bufferevent_set_timeouts(up->bev, &tv, &tv);
+	write_request_head(up);
+	if (bufferevent_socket_connect(up->bev, (struct sockaddr *)&b->addr, (int)b->addr_len) != 0)
+		up_on_event(up->bev, BEV_EVENT_ERROR, up);
+}
+
+/* ---- response: backend -> client */
+
+static void fail_request(struct upstream *up, int status)
+{
+	struct conn *c = up->c;
+	char body[96];
+
+	c->up = NULL;
+	upstream_finish(up, 0);
+	if (c->resp_started) {
+		proxy_close(c);
+		return;
+	}
+	snprintf(body, sizeof(body), "%d %s\n", status, http1_reason(status));
+	proxy_respond(c, status, NULL, body, 1);
+}
+
+static void response_complete(struct upstream *up)
+{
+	struct conn *c = up->c;
+	int reusable = up->keep_alive && c->req_done && up->resp.body != HTTP1_BODY_UNTIL_CLOSE;
+
+	balancer_report(up->backend, 1, now_ms());
+	c->up = NULL;
+	upstream_finish(up, reusable);
+	proxy_request_done(c);
+}
+
+static void start_tunnel(struct upstream *up)
+{
+	struct conn *c = up->c;
+	struct timeval idle = { c->snap->settings.idle_timeout_ms / 1000, 0 };
+
+	c->state = CONN_TUNNEL;
+	c->close_after = 1;
+	c->req_done = 1;
+	bufferevent_set_timeouts(up->bev, &idle, &idle);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ);
+	upstream_pump_request(c);
+}
+
+/* Parse the response head when complete; returns 1 to go on relaying the
+ * body, 0 when waiting for more bytes or when the request ended. */
+static int take_response_head(struct upstream *up)
+{
+	struct conn *c = up->c;
+	struct evbuffer *in = bufferevent_get_input(up->bev);
+	size_t avail = evbuffer_get_length(in), want;
+	int head_req = c->req.method_len == 4 && memcmp(c->req.method, "HEAD", 4) == 0;
+	int rc;
+
+	want = avail < HTTP1_MAX_REQUEST_LINE + HTTP1_MAX_HEAD ? avail
+							       : HTTP1_MAX_REQUEST_LINE + HTTP1_MAX_HEAD;
+	rc = http1_parse_response((const char *)evbuffer_pullup(in, (ev_ssize_t)want), want,
+				  head_req, &up->resp);
+	if (rc == HTTP1_INCOMPLETE)
+		return 0;
+	if (rc == HTTP1_ERROR) {
+		log_warn("backend %s sent a malformed response head", up->backend->url);
+		balancer_report(up->backend, 0, now_ms());
+		fail_request(up, 502);
+		return 0;
+	}
+	if (up->resp.status < 200 && up->resp.status != 101) {
+		write_response_head(up); /* 1xx: forward and wait for the final head */
+		evbuffer_drain(in, (size_t)rc);
+		return evbuffer_get_length(in) > 0 ? take_response_head(up) : 0;
+	}
+	up->head_done = 1;
+	up->keep_alive = up->resp.keep_alive;
+	up->remaining = up->resp.body == HTTP1_BODY_LENGTH ? up->resp.content_length : 0;
+	memset(&up->chunked, 0, sizeof(up->chunked));
+	if (up->resp.body == HTTP1_BODY_CHUNKED && c->req.version_minor == 0)
+		up->dechunk = 1;
+	if (up->resp.body == HTTP1_BODY_UNTIL_CLOSE || up->dechunk)
+		c->close_after = 1;
+	c->status = up->resp.status;
+	c->resp_started = 1;
+	write_response_head(up);
+	evbuffer_drain(in, (size_t)rc);
+	if (up->resp.status == 101) {
+		start_tunnel(up);
+		return 1;
+	}
+	if (up->resp.body == HTTP1_BODY_NONE) {
+		response_complete(up);
+		return 0;
+	}
+	return 1;
+}
+
+static void relay_response(struct upstream *up)
+{
+	struct conn *c = up->c;
+	struct evbuffer *in = bufferevent_get_input(up->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (c->state == CONN_TUNNEL) {
+		c->resp_bytes += evbuffer_get_length(in);
+		evbuffer_add_buffer(out, in);
+	} else if (up->resp.body == HTTP1_BODY_LENGTH) {
+		size_t n = evbuffer_get_length(in);
+		if (n > up->remaining)
+			n = (size_t)up->remaining;
+		evbuffer_remove_buffer(in, out, n);
+		up->remaining -= n;
+		c->resp_bytes += n;
+		if (up->remaining == 0) {
+			response_complete(up);
+			return;
+		}
+	} else if (up->resp.body == HTTP1_BODY_CHUNKED) {
+		enum http1_chunk_result r = move_chunked(&up->chunked, in, out, up->dechunk,
+							 &c->resp_bytes);
+		if (r == HTTP1_CHUNK_ERROR) {
+			log_warn("backend %s sent bad chunked framing", up->backend->url);
+			proxy_close(c);
+			return;
+		}
+		if (r == HTTP1_CHUNK_DONE) {
+			response_complete(up);
+			return;
+		}
+	} else {
+		c->resp_bytes += evbuffer_get_length(in);
+		evbuffer_add_buffer(out, in);
+	}
+	if (evbuffer_get_length(out) >= HIGH_WATER) {
+		bufferevent_disable(up->bev, EV_READ);
+		bufferevent_setwatermark(c->bev, EV_WRITE, HIGH_WATER / 2, 0);
+	}
+}
+
+static void up_on_read(struct bufferevent *bev, void *arg)
+{
+	struct upstream *up = arg;
+
+	(void)bev;
+	up->got_bytes = 1;
+	if (!up->head_done && !take_response_head(up))
+		return;
+	relay_response(up);
+}
+
+/* A pooled connection the backend had closed, or a refused connect:
+ * try again once when no request body byte has left yet. */
+static int retry(struct upstream *up)
+{
+	struct conn *c = up->c;
+
+	if (c->req_body_started || c->retries >= 2 || up->got_bytes)
+		return 0;
+	c->retries++;
+	c->up = NULL;
+	upstream_finish(up, 0);
+	upstream_start(c);
+	return 1;
+}
+
+static void up_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct upstream *up = arg;
+	struct conn *c = up->c;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		on_connected(up);
+		return;
+	}
+	if (!up->connected) {
+		log_warn("backend %s: %s", up->backend->url,
+			 (what & BEV_EVENT_TIMEOUT) ? "connect timed out" : "connect failed");
+		balancer_report(up->backend, 0, now_ms());
+		if (!retry(up))
+			fail_request(up, 502);
+		return;
+	}
+	if (c->state == CONN_TUNNEL) {
+		c->up = NULL;
+		upstream_finish(up, 0);
+		proxy_request_done(c);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && up->head_done && up->resp.body == HTTP1_BODY_UNTIL_CLOSE) {
+		relay_response(up);
+		up->keep_alive = 0;
+		response_complete(up);
+		return;
+	}
+	if (!up->head_done && up->reused && !(what & BEV_EVENT_TIMEOUT) && retry(up))
+		return;
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_warn("backend %s timed out", up->backend->url);
+		balancer_report(up->backend, 0, now_ms());
+		fail_request(up, 504);
+		return;
+	}
+	balancer_report(up->backend, 0, now_ms());
+	fail_request(up, 502);
+}
