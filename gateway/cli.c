@@ -37,6 +37,8 @@ void cli_usage(void *out)
 	      "  cert selfsign --domain D [--san NAME]... [--json]\n"
 	      "  cert delete ID\n"
 	      "  cert test-ca              (prints the instance test CA certificate, PEM)\n"
+	      "  cert import-list FILE     (lines \"PEMFILE [DOMAIN]\": certificate, chain and key\n"
+	      "                             in one PEM each; one transaction, all or nothing)\n"
 	      "  app add --name N --domain D [--domain D]... --backend URL[,weight=N]...\n"
 	      "          [--balance round_robin|weighted|ip_hash|least_conn] [--https-redirect]\n"
 	      "          [--auto-certificate] [--health-path P] [--health-interval S] [--json]\n"
@@ -281,6 +283,118 @@ static int cert_selfsign(struct cli *c, struct cli_opts *o)
 	return print_cert(c, id, "created self-signed");
 }
 
+/* Split a combined PEM (certificate, chain and key in one file, as
+ * HAProxy's crt files) into its certificate blocks and its key blocks. */
+static int split_pem(const char *pem, char **certs, char **keys)
+{
+	size_t n = strlen(pem);
+	const char *p = pem;
+
+	*certs = calloc(1, n + 1);
+	*keys = calloc(1, n + 1);
+	if (*certs == NULL || *keys == NULL)
+		return -1;
+	while ((p = strstr(p, "-----BEGIN ")) != NULL) {
+		const char *label_end = strchr(p + 11, '-');
+		const char *end = label_end ? strstr(label_end, "-----END ") : NULL;
+		const char *stop = end ? strstr(end + 9, "-----") : NULL;
+		int is_key;
+
+		if (stop == NULL)
+			break;
+		stop += 5;
+		is_key = memmem(p, (size_t)(label_end - p), "PRIVATE KEY", 11) != NULL;
+		strncat(is_key ? *keys : *certs, p, (size_t)(stop - p));
+		strcat(is_key ? *keys : *certs, "\n");
+		p = stop;
+	}
+	return 0;
+}
+
+/* One line of an import list: "PEMFILE [DOMAIN]" (HAProxy crt-list). The
+ * domain defaults to the certificate's CN. Returns 1 when a certificate
+ * was imported, 0 for a blank or comment line, -1 with err. */
+static int import_list_line(struct cli *c, char *line, struct error *err)
+{
+	char *save = NULL, *file = strtok_r(line, " \t\r\n", &save);
+	char *domain = strtok_r(NULL, " \t\r\n", &save);
+	char *pem, *certs = NULL, *keys = NULL;
+	long long id;
+	int rc = -1;
+
+	if (file == NULL || file[0] == '#')
+		return 0;
+	if ((pem = read_file(file, err)) == NULL)
+		return -1;
+	if (split_pem(pem, &certs, &keys) == 0) {
+		if (domain == NULL) {
+			struct cert_bundle b;
+			struct cert_info info;
+
+			if (cert_upload_parse(certs, strlen(certs), keys, strlen(keys), NULL, 0, &b,
+					      err) == 0) {
+				if (cert_info_inspect(b.leaf, &info) == 0) {
+					rc = cert_manager_import(&c->inst, info.subject_cn, certs,
+								 keys, NULL, &c->who, &id, err);
+					cert_info_free(&info);
+				}
+				cert_bundle_free(&b);
+			}
+		} else {
+			rc = cert_manager_import(&c->inst, domain, certs, keys, NULL, &c->who, &id,
+						 err);
+		}
+	}
+	secret_free_str(pem);
+	secret_free_str(keys);
+	free(certs);
+	return rc == 0 ? 1 : -1;
+}
+
+/* Import many certificates in one transaction: all or nothing. */
+static int cert_import_list(struct cli *c, struct cli_opts *o)
+{
+	struct error err;
+	FILE *f;
+	char line[4096];
+	unsigned long n = 0, lineno = 0;
+	int rc = 0;
+
+	if (o->n_positional != 1)
+		return usage_error("%s", "cert import-list needs one FILE");
+	f = strcmp(o->positional[0], "-") == 0 ? stdin : fopen(o->positional[0], "re");
+	if (f == NULL) {
+		error_set(&err, "file", "cannot read %s: %s", o->positional[0], strerror(errno));
+		return fail(c, &err);
+	}
+	if (store_batch_begin(c->inst.store, &err) != 0) {
+		rc = -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		char where[64];
+
+		int got;
+
+		lineno++;
+		got = import_list_line(c, line, &err);
+		if (got < 0) {
+			snprintf(where, sizeof(where), "line %lu: ", lineno);
+			memmove(err.message + strlen(where), err.message,
+				sizeof(err.message) - strlen(where) - 1);
+			memcpy(err.message, where, strlen(where));
+			rc = -1;
+		} else {
+			n += (unsigned long)got;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (store_batch_end(c->inst.store, rc, rc == 0 ? &err : NULL) != 0 || rc != 0)
+		return fail(c, &err);
+	printf("imported %lu certificates\n", n);
+	return 0;
+}
+
 static int cert_test_ca(struct cli *c)
 {
 	struct error err;
@@ -328,6 +442,8 @@ static int cert_command(struct cli *c, int argc, char **argv)
 		return cert_selfsign(c, &o);
 	if (strcmp(argv[0], "test-ca") == 0)
 		return cert_test_ca(c);
+	if (strcmp(argv[0], "import-list") == 0)
+		return cert_import_list(c, &o);
 	if (strcmp(argv[0], "show") == 0)
 		return with_id(c, &o, "cert show", &id) ? 2 : print_cert(c, id, "");
 	if (strcmp(argv[0], "delete") == 0) {

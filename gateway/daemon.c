@@ -106,12 +106,13 @@ static void start_drain(struct daemon *d, const char *why)
 
 static int workers_done(struct daemon *d)
 {
-	for (int i = 0; i < d->n_workers; i++)
-		if (pthread_tryjoin_np(d->workers[i].thread, NULL) != 0 &&
-		    d->workers[i].thread != 0)
+	for (int i = 0; i < d->n_workers; i++) {
+		if (d->workers[i].thread == 0)
+			continue;
+		if (pthread_tryjoin_np(d->workers[i].thread, NULL) != 0)
 			return 0;
-		else
-			d->workers[i].thread = 0;
+		d->workers[i].thread = 0;
+	}
 	return 1;
 }
 

@@ -283,15 +283,25 @@ int store_query_int(struct store *st, const char *doing, struct error *err, long
 	return rc;
 }
 
+/* Inside a batch (store_batch_begin) every change is a savepoint of the
+ * batch's one transaction, so a change that fails leaves the others. */
 int store_tx_begin(struct store *st, struct error *err)
 {
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	const char *sql = st->in_batch ? "SAVEPOINT change" : "BEGIN IMMEDIATE";
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return store_db_error(st, "start a write transaction", err);
 	return 0;
 }
 
 int store_tx_end(struct store *st, int rc, struct error *err)
 {
+	if (st->in_batch) {
+		if (rc != 0)
+			sqlite3_exec(st->db, "ROLLBACK TO change", NULL, NULL, NULL);
+		sqlite3_exec(st->db, "RELEASE change", NULL, NULL, NULL);
+		return rc == 0 ? 0 : -1;
+	}
 	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		store_db_error(st, "commit", err);
 		rc = -1;
@@ -304,6 +314,8 @@ int store_tx_end(struct store *st, int rc, struct error *err)
 
 int store_read_begin(struct store *st, struct error *err)
 {
+	if (st->in_batch)
+		return 0; /* the batch's transaction is the snapshot */
 	if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return store_db_error(st, "start a read transaction", err);
 	return 0;
@@ -312,8 +324,24 @@ int store_read_begin(struct store *st, struct error *err)
 void store_read_end(struct store *st)
 {
 	/* Nothing was written, so ending the snapshot cannot lose anything. */
-	if (!sqlite3_get_autocommit(st->db))
+	if (!st->in_batch && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
+int store_batch_begin(struct store *st, struct error *err)
+{
+	if (st->in_batch || store_tx_begin(st, err) != 0)
+		return st->in_batch ? 0 : -1;
+	st->in_batch = 1;
+	return 0;
+}
+
+int store_batch_end(struct store *st, int rc, struct error *err)
+{
+	if (!st->in_batch)
+		return rc == 0 ? 0 : -1;
+	st->in_batch = 0;
+	return store_tx_end(st, rc, err);
 }
 
 char *store_col_text(sqlite3_stmt *s, int col, int *oom)

@@ -29,6 +29,13 @@ struct store_actor {
 struct store *store_open(const char *path, struct error *err);
 void store_close(struct store *st);
 
+/* Group many changes into one transaction (a bulk import): every change
+ * until store_batch_end is a savepoint, so one that fails is undone alone;
+ * store_batch_end commits them all when rc is 0, else rolls all back.
+ * Both return 0 or -1 with err. */
+int store_batch_begin(struct store *st, struct error *err);
+int store_batch_end(struct store *st, int rc, struct error *err);
+
 /* The schema version now applied (migrations are numbered from 1). */
 int store_schema_version(struct store *st);
 

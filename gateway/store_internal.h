@@ -16,6 +16,7 @@ struct store {
 	sqlite3 *db;
 	char *path;
 	int schema_version;
+	int in_batch; /* inside store_batch_begin .. store_batch_end */
 };
 
 /* Fill err with code "storage" naming what we were doing and SQLite's

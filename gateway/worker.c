@@ -115,10 +115,14 @@ static void worker_on_drain(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	w->stopping = 1;
+	/* close the sockets, not just stop accepting: the kernel would
+	 * otherwise keep completing handshakes into the backlog */
 	if (w->http_listener)
-		evconnlistener_disable(w->http_listener);
+		evconnlistener_free(w->http_listener);
 	if (w->https_listener)
-		evconnlistener_disable(w->https_listener);
+		evconnlistener_free(w->https_listener);
+	w->http_listener = NULL;
+	w->https_listener = NULL;
 	upstream_pool_clear(w);
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
