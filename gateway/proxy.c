@@ -24,6 +24,7 @@
 #include "gateway/tls.h"
 
 #define READ_CHUNK_LIMIT (HTTP1_MAX_REQUEST_LINE + HTTP1_MAX_HEAD + 16)
+#define CLIENT_READ_MAX (64 * 1024)
 
 static void conn_on_read(struct bufferevent *bev, void *arg);
 static void conn_on_write(struct bufferevent *bev, void *arg);
@@ -130,6 +131,9 @@ void proxy_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen
 		return;
 	}
 	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
+	/* bounds what a client can queue (a pipelined request while one is
+	 * proxied, body bytes before the backend is connected) */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CLIENT_READ_MAX);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	arm_timer(c, tls ? c->snap->settings.header_timeout_ms : c->snap->settings.idle_timeout_ms);
 }
@@ -247,7 +251,10 @@ void proxy_request_done(struct conn *c)
 	c->retries = 0;
 	c->req_body_started = 0;
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(c->bev, EV_READ);
+	if (c->read_paused) {
+		c->read_paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+	}
 	arm_timer(c, c->snap->settings.idle_timeout_ms);
 	/* a pipelined request may already be buffered */
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)

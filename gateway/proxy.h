@@ -39,6 +39,7 @@ struct conn {
 	enum conn_state state;
 	int close_after;          /* close once the current response is written */
 	int lingering;            /* write side shut, discarding input until close */
+	int read_paused;          /* backpressure: the backend's queue is full */
 	struct conn *prev, *next; /* worker's list */
 
 	/* the current request */
@@ -64,6 +65,7 @@ struct upstream {
 	struct worker *w;
 	struct conn *c;           /* the client it serves; NULL while pooled */
 	struct bufferevent *bev;
+	struct evbuffer *scratch; /* bytes on their way to the backend socket */
 	struct backend *backend;
 	int connected;
 	int reused;               /* came from the pool */

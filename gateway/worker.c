@@ -52,8 +52,11 @@ static struct evconnlistener *listen_on(struct worker *w, const struct config_li
 	return l;
 }
 
-/* Every 100 ms: hand access-log lines to the writer; when draining, stop
- * once no connection is left. */
+static void worker_on_drain(struct worker *w);
+
+/* Every 100 ms: hand access-log lines to the writer, and act on requests
+ * from the control thread (drain, abort): the worker's event base has no
+ * locks, so other threads only set flags that this timer reads. */
 static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -61,6 +64,12 @@ static void worker_on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	access_log_flush_thread();
+	if (atomic_load(&w->abort_requested)) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	if (atomic_load(&w->drain_requested) && !w->stopping)
+		worker_on_drain(w);
 	if (w->stopping && w->n_conns == 0)
 		event_base_loopexit(w->base, NULL);
 }
@@ -69,10 +78,19 @@ int worker_init(struct worker *w, int index, struct gateway_shared *shared, stru
 {
 	struct timeval tick = { 0, 100000 };
 
+	struct event_config *ecfg = event_config_new();
+
 	memset(w, 0, sizeof(*w));
 	w->index = index;
 	w->shared = shared;
-	w->base = event_base_new();
+	/* one thread per base: no locks. (Not EPOLL_USE_CHANGELIST: it loses
+	 * events when a closed fd's number is reused by an accept in the same
+	 * loop turn, which a busy proxy does all the time.) */
+	if (ecfg != NULL) {
+		event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
+		w->base = event_base_new_with_config(ecfg);
+		event_config_free(ecfg);
+	}
 	if (w->base == NULL) {
 		error_set(err, "internal", "cannot create an event loop");
 		return -1;
@@ -106,14 +124,11 @@ int worker_start(struct worker *w)
 	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 
-/* Runs on the worker's own thread (scheduled by worker_drain). */
-static void worker_on_drain(evutil_socket_t fd, short what, void *arg)
+/* Runs on the worker's own thread (from its tick, after worker_drain). */
+static void worker_on_drain(struct worker *w)
 {
-	struct worker *w = arg;
 	struct conn *c, *next;
 
-	(void)fd;
-	(void)what;
 	w->stopping = 1;
 	/* close the sockets, not just stop accepting: the kernel would
 	 * otherwise keep completing handshakes into the backlog */
@@ -132,12 +147,12 @@ static void worker_on_drain(evutil_socket_t fd, short what, void *arg)
 
 void worker_drain(struct worker *w)
 {
-	event_base_once(w->base, -1, EV_TIMEOUT, worker_on_drain, w, NULL);
+	atomic_store(&w->drain_requested, 1);
 }
 
 void worker_abort(struct worker *w)
 {
-	event_base_loopbreak(w->base);
+	atomic_store(&w->abort_requested, 1);
 }
 
 void worker_join(struct worker *w)

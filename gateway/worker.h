@@ -48,6 +48,8 @@ struct worker {
 	struct upstream *idle;    /* pooled idle backend connections */
 	int n_idle;
 	int stopping;
+	atomic_int drain_requested; /* set by worker_drain (any thread) */
+	atomic_int abort_requested; /* set by worker_abort (any thread) */
 };
 
 /* Create the worker's event base and listeners (bound before any thread
@@ -55,7 +57,8 @@ struct worker {
 int worker_init(struct worker *w, int index, struct gateway_shared *shared, struct error *err);
 /* Start the worker's thread. 0 or -1. */
 int worker_start(struct worker *w);
-/* Ask the worker to stop accepting and to close once idle (any thread). */
+/* Ask the worker to stop accepting and to close once idle (any thread;
+ * acted on within 100 ms). */
 void worker_drain(struct worker *w);
 /* Stop the worker's loop now (drain timeout passed). Any thread. */
 void worker_abort(struct worker *w);
