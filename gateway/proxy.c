@@ -13,12 +13,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "common/log.h"
 #include "gateway/access_log.h"
 #include "gateway/challenge.h"
+#include "gateway/cio.h"
 #include "gateway/sni_cache.h"
 #include "gateway/snapshot.h"
 #include "gateway/tls.h"
@@ -26,9 +26,9 @@
 #define READ_CHUNK_LIMIT (HTTP1_MAX_REQUEST_LINE + HTTP1_MAX_HEAD + 16)
 #define CLIENT_READ_MAX (64 * 1024)
 
-static void conn_on_read(struct bufferevent *bev, void *arg);
-static void conn_on_write(struct bufferevent *bev, void *arg);
-static void conn_on_event(struct bufferevent *bev, short what, void *arg);
+static void conn_on_read(struct cio *io, void *arg);
+static void conn_on_write(struct cio *io, void *arg);
+static void conn_on_event(struct cio *io, enum cio_event what, void *arg);
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
 
 #define LINGER_MS 2000 /* read and discard after the last response, then close */
@@ -106,35 +106,29 @@ void proxy_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen
 		c->ssl = SSL_new(g->ssl_ctx);
 		if (c->ssl != NULL)
 			tls_set_cache(c->ssl, snap->sni);
-		c->bev = c->ssl ? bufferevent_openssl_socket_new(w->base, fd, c->ssl,
-								 BUFFEREVENT_SSL_ACCEPTING,
-								 BEV_OPT_CLOSE_ON_FREE)
-				: NULL;
-		if (c->bev != NULL)
-			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 		c->state = CONN_HANDSHAKE;
 	} else {
-		c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 		c->state = CONN_IDLE;
 	}
 	link_conn(w, c);
 	atomic_fetch_add(&g->stats.connections_open, 1);
 	atomic_fetch_add(&g->stats.connections_total, 1);
-	if (c->bev == NULL || c->timer == NULL) {
-		if (c->bev == NULL) {
-			if (c->ssl)
-				SSL_free(c->ssl);
-			c->ssl = NULL;
-			close(fd);
-		}
+	if (tls && c->ssl == NULL) {
+		close(fd);
 		proxy_close(c);
 		return;
 	}
-	bufferevent_setcb(c->bev, conn_on_read, conn_on_write, conn_on_event, c);
+	c->io = cio_new(w->base, fd, c->ssl); /* owns fd and ssl, even on failure */
+	if (c->io == NULL || c->timer == NULL) {
+		c->ssl = NULL;
+		proxy_close(c);
+		return;
+	}
+	cio_setcb(c->io, conn_on_read, conn_on_write, conn_on_event, c);
 	/* bounds what a client can queue (a pipelined request while one is
 	 * proxied, body bytes before the backend is connected) */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CLIENT_READ_MAX);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	cio_set_read_max(c->io, CLIENT_READ_MAX);
+	cio_read(c->io, 1);
 	arm_timer(c, tls ? c->snap->settings.header_timeout_ms : c->snap->settings.idle_timeout_ms);
 }
 
@@ -146,8 +140,7 @@ void proxy_close(struct conn *c)
 		upstream_finish(c->up, 0);
 		c->up = NULL;
 	}
-	if (c->bev != NULL)
-		bufferevent_free(c->bev); /* frees the SSL and closes the socket */
+	cio_free(c->io); /* frees the SSL and closes the socket */
 	if (c->timer != NULL)
 		event_free(c->timer);
 	unlink_conn(c);
@@ -210,15 +203,12 @@ static void log_request(struct conn *c)
  * lingering close). */
 static void linger(struct conn *c)
 {
-	evutil_socket_t fd = bufferevent_getfd(c->bev);
-
 	if (c->state == CONN_CLOSING && c->lingering)
 		return;
 	c->state = CONN_CLOSING;
 	c->lingering = 1;
-	if (fd >= 0)
-		shutdown(fd, SHUT_WR);
-	bufferevent_enable(c->bev, EV_READ);
+	cio_shutdown_write(c->io);
+	cio_read(c->io, 1);
 	arm_timer(c, LINGER_MS);
 }
 
@@ -226,7 +216,7 @@ static void linger(struct conn *c)
 static void close_when_flushed(struct conn *c)
 {
 	c->state = CONN_CLOSING;
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	if (evbuffer_get_length(cio_output(c->io)) == 0)
 		linger(c);
 }
 
@@ -250,21 +240,21 @@ void proxy_request_done(struct conn *c)
 	c->resp_started = 0;
 	c->retries = 0;
 	c->req_body_started = 0;
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	cio_set_write_low(c->io, 0);
 	if (c->read_paused) {
 		c->read_paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
+		cio_read(c->io, 1);
 	}
 	arm_timer(c, c->snap->settings.idle_timeout_ms);
 	/* a pipelined request may already be buffered */
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		conn_on_read(c->bev, c);
+	if (evbuffer_get_length(cio_input(c->io)) > 0)
+		conn_on_read(c->io, c);
 }
 
 void proxy_respond(struct conn *c, int status, const char *extra_headers, const char *body,
 		   int close)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out = cio_output(c->io);
 	size_t body_len = strlen(body);
 	int head_only = c->head != NULL && c->req.method_len == 4 &&
 			memcmp(c->req.method, "HEAD", 4) == 0;
@@ -389,7 +379,7 @@ void proxy_dispatch(struct conn *c)
  * copy (fields point into it) and dispatch. */
 static void take_head(struct conn *c, size_t head_len)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = cio_input(c->io);
 	int status = 400;
 
 	c->head = malloc(head_len);
@@ -412,7 +402,7 @@ static void take_head(struct conn *c, size_t head_len)
 
 static void read_head(struct conn *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = cio_input(c->io);
 	size_t avail = evbuffer_get_length(in);
 	size_t want = avail < READ_CHUNK_LIMIT ? avail : READ_CHUNK_LIMIT;
 	const char *buf;
@@ -436,7 +426,7 @@ static void read_head(struct conn *c)
 	take_head(c, (size_t)rc);
 }
 
-static void conn_on_read(struct bufferevent *bev, void *arg)
+static void conn_on_read(struct cio *io, void *arg)
 {
 	struct conn *c = arg;
 
@@ -454,17 +444,17 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 		break;
 	default:
 		/* closing: discard what the client still sends */
-		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+		evbuffer_drain(cio_input(io), evbuffer_get_length(cio_input(io)));
 		break;
 	}
 }
 
-static void conn_on_write(struct bufferevent *bev, void *arg)
+static void conn_on_write(struct cio *io, void *arg)
 {
 	struct conn *c = arg;
 
 	if (c->state == CONN_CLOSING) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (evbuffer_get_length(cio_output(io)) == 0)
 			linger(c);
 		return;
 	}
@@ -473,20 +463,20 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
 		bufferevent_enable(c->up->bev, EV_READ);
 }
 
-static void conn_on_event(struct bufferevent *bev, short what, void *arg)
+static void conn_on_event(struct cio *io, enum cio_event what, void *arg)
 {
 	struct conn *c = arg;
 
-	if (what & BEV_EVENT_CONNECTED) {
+	(void)io;
+	if (what == CIO_CONNECTED) {
 		if (c->state == CONN_HANDSHAKE) {
 			c->state = CONN_IDLE;
 			arm_timer(c, c->snap->settings.idle_timeout_ms);
 		}
 		return;
 	}
-	if (c->state == CONN_HANDSHAKE && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)))
+	if (c->state == CONN_HANDSHAKE)
 		log_debug("TLS handshake from %s failed", c->peer_ip);
-	(void)bev;
 	proxy_close(c);
 }
 

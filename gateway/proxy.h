@@ -15,6 +15,7 @@
 #include "gateway/worker.h"
 
 struct bufferevent;
+struct cio;
 struct event;
 struct snapshot;
 
@@ -30,8 +31,8 @@ enum conn_state {
 
 struct conn {
 	struct worker *w;
-	struct bufferevent *bev;
-	SSL *ssl;                 /* NULL on the HTTP listener */
+	struct cio *io;           /* the client socket (TLS or plain) */
+	SSL *ssl;                 /* NULL on the HTTP listener; owned by io */
 	struct snapshot *snap;    /* held for the connection's life */
 	struct sockaddr_storage peer;
 	char peer_ip[64];

@@ -320,9 +320,11 @@ static int ctx_configure(SSL_CTX *ctx)
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET | SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	/* No SSL_CTX_set_read_ahead: it would save a read(2) per request, but
-	 * libevent 2.1's bufferevent_openssl then misses records already in
-	 * OpenSSL's buffer and connections stall (seen under wrk). */
+	/* read whole socket buffers, not a record header then its body: one
+	 * read(2) per request. gateway/cio.c reads until OpenSSL wants more
+	 * and checks SSL_pending, so nothing waits in OpenSSL's buffer
+	 * (libevent's bufferevent_openssl does not, and stalls with it). */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	/* One TLS 1.3 ticket per handshake, not OpenSSL's two: each costs a
 	 * session copy, a key derivation and an encryption (about a tenth of

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "gateway/cio.h"
 
 #define HIGH_WATER (256 * 1024) /* bytes queued towards one side before we stop reading */
 #define POOL_MAX_IDLE 64         /* pooled connections per worker */
@@ -125,7 +126,7 @@ static void write_response_head(struct upstream *up)
 {
 	struct conn *c = up->c;
 	const struct http1_response *r = &up->resp;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out = cio_output(c->io);
 	const struct http1_header *conn_h = http1_find_header(r->headers, r->n_headers, "connection");
 	const struct http1_header *upg = http1_find_header(r->headers, r->n_headers, "upgrade");
 	int interim = r->status < 200;
@@ -323,12 +324,12 @@ static void backpressure(struct conn *c, struct upstream *up)
 	struct evbuffer *out = bufferevent_get_output(up->bev);
 
 	if (evbuffer_get_length(out) >= HIGH_WATER) {
-		bufferevent_disable(c->bev, EV_READ);
+		cio_read(c->io, 0);
 		bufferevent_setwatermark(up->bev, EV_WRITE, HIGH_WATER / 2, 0);
 		c->read_paused = 1;
 	} else if (c->read_paused) {
 		c->read_paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
+		cio_read(c->io, 1);
 	}
 }
 
@@ -338,7 +339,7 @@ static void backpressure(struct conn *c, struct upstream *up)
 void upstream_pump_request(struct conn *c)
 {
 	struct upstream *up = c->up;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = cio_input(c->io);
 
 	if (up == NULL || !up->connected)
 		return; /* the backend is not there yet */
@@ -384,7 +385,7 @@ static void up_on_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (up->c != NULL && up->c->read_paused) {
 		up->c->read_paused = 0;
-		bufferevent_enable(up->c->bev, EV_READ);
+		cio_read(up->c->io, 1);
 	}
 }
 
@@ -409,7 +410,7 @@ static void on_connected(struct upstream *up)
 	set_timeouts(up);
 	up_send(up, up->scratch); /* the request head, when not sent yet */
 	if (c->req.expect_continue && !c->req_done && !c->req_body_started)
-		evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+		evbuffer_add_printf(cio_output(c->io), "HTTP/1.1 100 Continue\r\n\r\n");
 	upstream_pump_request(c);
 }
 
@@ -489,8 +490,7 @@ static void start_tunnel(struct upstream *up)
 	c->close_after = 1;
 	c->req_done = 1;
 	bufferevent_set_timeouts(up->bev, &idle, &idle);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
-	bufferevent_enable(c->bev, EV_READ);
+	cio_read(c->io, 1);
 	upstream_pump_request(c);
 }
 
@@ -548,7 +548,7 @@ static void relay_response(struct upstream *up)
 {
 	struct conn *c = up->c;
 	struct evbuffer *in = bufferevent_get_input(up->bev);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out = cio_output(c->io);
 
 	if (c->state == CONN_TUNNEL) {
 		c->resp_bytes += evbuffer_get_length(in);
@@ -582,7 +582,7 @@ static void relay_response(struct upstream *up)
 	}
 	if (evbuffer_get_length(out) >= HIGH_WATER) {
 		bufferevent_disable(up->bev, EV_READ);
-		bufferevent_setwatermark(c->bev, EV_WRITE, HIGH_WATER / 2, 0);
+		cio_set_write_low(c->io, HIGH_WATER / 2);
 	}
 }
 
