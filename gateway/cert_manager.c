@@ -465,10 +465,11 @@ int cert_manager_load_bundle(struct instance *inst, const struct store_cert *rec
 			  rec->id);
 		return -1;
 	}
-	out->key = cert_codec_key_from_der(der, der_len);
+	if (cert_codec_parse_chain(rec->chain_pem, strlen(rec->chain_pem), &out->leaf,
+				   &out->chain) == 0)
+		out->key = cert_codec_key_for_cert(der, der_len, out->leaf);
 	secret_free(der, der_len);
-	if (out->key == NULL || cert_codec_parse_chain(rec->chain_pem, strlen(rec->chain_pem),
-						       &out->leaf, &out->chain) != 0) {
+	if (out->key == NULL) {
 		cert_bundle_free(out);
 		error_set(err, "storage", "certificate %lld does not parse", rec->id);
 		return -1;

@@ -925,6 +925,45 @@ static void test_codec(void)
 	EVP_PKEY_free(k);
 }
 
+/* The start-up fast path builds EC keys from the scalar and the
+ * certificate's point; it must give the very key, and fall back for the
+ * rest. */
+static void test_key_for_cert(void)
+{
+	static const char *const curves[] = { "P-256", "P-384", "P-521" };
+	struct mk m = { .cn = "fast.example.com" };
+	unsigned char *der = NULL;
+	size_t der_len = 0;
+
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+		EVP_PKEY *k = ec_key(curves[i]), *back;
+		X509 *x = mk_cert(k, &m);
+
+		cert_codec_key_der(k, &der, &der_len);
+		back = cert_codec_key_for_cert(der, der_len, x);
+		ok(back && EVP_PKEY_eq(back, k) == 1 && X509_check_private_key(x, back) == 1,
+		   "fast EC key load (%s) gives the same key pair", curves[i]);
+		EVP_PKEY_free(back);
+		ok(cert_codec_key_for_cert(der, der_len - 1, x) == NULL,
+		   "fast EC key load (%s): truncated DER does not parse", curves[i]);
+		secret_free(der, der_len);
+		X509_free(x);
+		EVP_PKEY_free(k);
+	}
+	{
+		EVP_PKEY *k = rsa_key(2048), *back;
+		X509 *x = mk_cert(k, &m);
+
+		cert_codec_key_der(k, &der, &der_len);
+		back = cert_codec_key_for_cert(der, der_len, x);
+		ok(back && EVP_PKEY_eq(back, k) == 1, "an RSA key falls back to the decoder");
+		EVP_PKEY_free(back);
+		secret_free(der, der_len);
+		X509_free(x);
+		EVP_PKEY_free(k);
+	}
+}
+
 int main(void)
 {
 	size_t i;
@@ -946,6 +985,7 @@ int main(void)
 	test_issue();
 	test_csr();
 	test_codec();
+	test_key_for_cert();
 	run("rm -f ca.pem leaf.pem req.der");
 	rmdir(dir);
 	for (i = 0; i < n_pem_bufs; i++)
