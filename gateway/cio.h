@@ -49,6 +49,10 @@ void cio_read(struct cio *io, int on);
 void cio_set_read_max(struct cio *io, size_t max);
 /* on_write is called when a write leaves at most low bytes queued. */
 void cio_set_write_low(struct cio *io, size_t low);
+/* The connection goes idle (keep-alive between requests): give back
+ * OpenSSL's record buffers (~34 KiB) until the next bytes arrive. */
+void cio_idle(struct cio *io);
+
 /* Send TLS close_notify (when TLS) and shut the socket's write side. */
 void cio_shutdown_write(struct cio *io);
 

@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,20 @@ static int add_events(struct daemon *d)
 
 /* ---- start and stop */
 
+/* A connection costs a descriptor (two when proxied): take the hard limit,
+ * as nginx's worker_rlimit_nofile or HAProxy would. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open-file limit to %llu",
+				 (unsigned long long)rl.rlim_max);
+	}
+}
+
 static int setup_logs(struct daemon *d, struct error *err)
 {
 	struct config *cfg = &d->inst.cfg;
@@ -241,6 +256,7 @@ static int daemon_start(struct daemon *d, struct error *err)
 		return -1;
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	d->base = event_base_new();
 	d->shared.cfg = &d->inst.cfg;
 	d->shared.ssl_ctx = tls_server_ctx_new(err);

@@ -145,7 +145,7 @@ void proxy_close(struct conn *c)
 		event_free(c->timer);
 	unlink_conn(c);
 	snapshot_unref(c->snap);
-	free(c->head);
+	free(c->req); /* the head bytes live in the same block */
 	free(c);
 	atomic_fetch_sub(&g->stats.connections_open, 1);
 }
@@ -172,22 +172,22 @@ static void log_request(struct conn *c)
 	const struct http1_header *ref, *ua;
 	struct access_entry e;
 
-	if (c->head == NULL)
+	if (c->req == NULL)
 		return;
-	ref = http1_find_header(c->req.headers, c->req.n_headers, "referer");
-	ua = http1_find_header(c->req.headers, c->req.n_headers, "user-agent");
+	ref = http1_find_header(c->req->headers, c->req->n_headers, "referer");
+	ua = http1_find_header(c->req->headers, c->req->n_headers, "user-agent");
 	memset(&e, 0, sizeof(e));
 	e.client_ip = c->peer_ip;
 	e.when = time(NULL);
-	e.method = c->req.method;
-	e.method_len = c->req.method_len;
-	e.target = c->req.target;
-	e.target_len = c->req.target_len;
-	e.version_minor = c->req.version_minor;
+	e.method = c->req->method;
+	e.method_len = c->req->method_len;
+	e.target = c->req->target;
+	e.target_len = c->req->target_len;
+	e.version_minor = c->req->version_minor;
 	e.status = c->status;
 	e.bytes_sent = c->resp_bytes;
-	e.host = c->req.host ? c->req.host : "";
-	e.host_len = c->req.host ? c->req.host_len : 0;
+	e.host = c->req->host ? c->req->host : "";
+	e.host_len = c->req->host ? c->req->host_len : 0;
 	e.referer = ref ? ref->value : "";
 	e.referer_len = ref ? ref->value_len : 0;
 	e.user_agent = ua ? ua->value : "";
@@ -227,7 +227,8 @@ void proxy_request_done(struct conn *c)
 
 	count_status(c, c->status);
 	log_request(c);
-	free(c->head);
+	free(c->req);
+	c->req = NULL;
 	c->head = NULL;
 	c->app = NULL;
 	if (c->close_after || atomic_load(&g->draining) || !c->req_done) {
@@ -235,6 +236,7 @@ void proxy_request_done(struct conn *c)
 		return;
 	}
 	c->state = CONN_IDLE;
+	cio_idle(c->io);
 	c->status = 0;
 	c->resp_bytes = 0;
 	c->resp_started = 0;
@@ -256,10 +258,10 @@ void proxy_respond(struct conn *c, int status, const char *extra_headers, const 
 {
 	struct evbuffer *out = cio_output(c->io);
 	size_t body_len = strlen(body);
-	int head_only = c->head != NULL && c->req.method_len == 4 &&
-			memcmp(c->req.method, "HEAD", 4) == 0;
+	int head_only = c->req != NULL && c->req->method_len == 4 &&
+			memcmp(c->req->method, "HEAD", 4) == 0;
 
-	if (c->head == NULL || !c->req_done)
+	if (c->req == NULL || !c->req_done)
 		close = 1;
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %d %s\r\nServer: postern\r\nContent-Type: text/plain; "
@@ -273,7 +275,7 @@ void proxy_respond(struct conn *c, int status, const char *extra_headers, const 
 	c->resp_started = 1;
 	if (close)
 		c->close_after = 1;
-	if (c->head == NULL) {
+	if (c->req == NULL) {
 		/* no parsed request to log: close after the flush */
 		count_status(c, status);
 		close_when_flushed(c);
@@ -294,8 +296,8 @@ static void respond_error(struct conn *c, int status, int close)
 static int serve_challenge(struct conn *c)
 {
 	static const size_t plen = sizeof(CHALLENGE_PREFIX) - 1;
-	const char *target = c->req.target;
-	size_t len = c->req.target_len, tok_len;
+	const char *target = c->req->target;
+	size_t len = c->req->target_len, tok_len;
 	char answer[1024];
 	const char *q;
 
@@ -325,14 +327,14 @@ static size_t host_without_port(const char *host, size_t len)
 static void redirect_https(struct conn *c)
 {
 	char headers[HTTP1_MAX_REQUEST_LINE + 512];
-	size_t hlen = host_without_port(c->req.host, c->req.host_len);
+	size_t hlen = host_without_port(c->req->host, c->req->host_len);
 	int port = c->snap->settings.https_port;
 	char portbuf[16] = "";
 
 	if (port != 443)
 		snprintf(portbuf, sizeof(portbuf), ":%d", port);
 	snprintf(headers, sizeof(headers), "Location: https://%.*s%s%.*s\r\n", (int)hlen,
-		 c->req.host, portbuf, (int)c->req.target_len, c->req.target);
+		 c->req->host, portbuf, (int)c->req->target_len, c->req->target);
 	proxy_respond(c, 301, headers, "Moved Permanently\n", 0);
 }
 
@@ -345,10 +347,10 @@ static int host_matches_certificate(struct conn *c)
 	if (c->ssl == NULL)
 		return 1;
 	e = tls_chosen_entry(c->ssl);
-	hlen = host_without_port(c->req.host, c->req.host_len);
-	if (hlen > 0 && c->req.host[hlen - 1] == '.')
+	hlen = host_without_port(c->req->host, c->req->host_len);
+	if (hlen > 0 && c->req->host[hlen - 1] == '.')
 		hlen--;
-	return e != NULL && sni_entry_covers(e, c->req.host, hlen);
+	return e != NULL && sni_entry_covers(e, c->req->host, hlen);
 }
 
 void proxy_dispatch(struct conn *c)
@@ -358,8 +360,8 @@ void proxy_dispatch(struct conn *c)
 	atomic_fetch_add(&c->w->shared->stats.requests_total, 1);
 	if (c->ssl == NULL && serve_challenge(c))
 		return;
-	if (c->req.host == NULL || snap->routes == NULL ||
-	    (c->app = route_table_lookup(snap->routes, c->req.host, c->req.host_len)) == NULL) {
+	if (c->req->host == NULL || snap->routes == NULL ||
+	    (c->app = route_table_lookup(snap->routes, c->req->host, c->req->host_len)) == NULL) {
 		respond_error(c, 404, 0);
 		return;
 	}
@@ -382,19 +384,22 @@ static void take_head(struct conn *c, size_t head_len)
 	struct evbuffer *in = cio_input(c->io);
 	int status = 400;
 
-	c->head = malloc(head_len);
-	if (c->head == NULL) {
+	/* the parsed request and the bytes it points into: one allocation,
+	 * freed when the request ends, so an idle connection stays small */
+	c->req = malloc(sizeof(*c->req) + head_len);
+	if (c->req == NULL) {
 		proxy_close(c);
 		return;
 	}
+	c->head = (char *)(c->req + 1);
 	evbuffer_remove(in, c->head, head_len);
 	c->head_len = head_len;
-	http1_parse_request(c->head, head_len, &c->req, &status);
+	http1_parse_request(c->head, head_len, c->req, &status);
 	c->start_us = proxy_now_us();
-	c->req_done = c->req.body == HTTP1_BODY_NONE;
-	c->req_remaining = c->req.body == HTTP1_BODY_LENGTH ? c->req.content_length : 0;
+	c->req_done = c->req->body == HTTP1_BODY_NONE;
+	c->req_remaining = c->req->body == HTTP1_BODY_LENGTH ? c->req->content_length : 0;
 	memset(&c->req_chunked, 0, sizeof(c->req_chunked));
-	if (!c->req.keep_alive)
+	if (!c->req->keep_alive)
 		c->close_after = 1;
 	evtimer_del(c->timer);
 	proxy_dispatch(c);
@@ -402,6 +407,7 @@ static void take_head(struct conn *c, size_t head_len)
 
 static void read_head(struct conn *c)
 {
+	static _Thread_local struct http1_request scratch;
 	struct evbuffer *in = cio_input(c->io);
 	size_t avail = evbuffer_get_length(in);
 	size_t want = avail < READ_CHUNK_LIMIT ? avail : READ_CHUNK_LIMIT;
@@ -414,12 +420,13 @@ static void read_head(struct conn *c)
 		c->state = CONN_HEAD;
 		arm_timer(c, c->snap->settings.header_timeout_ms);
 	}
+	/* is the head complete? (parsed into scratch: the request keeps its
+	 * own copy once it is) */
 	buf = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
-	rc = http1_parse_request(buf, want, &c->req, &status);
+	rc = http1_parse_request(buf, want, &scratch, &status);
 	if (rc == HTTP1_INCOMPLETE)
 		return;
 	if (rc == HTTP1_ERROR) {
-		c->head = NULL;
 		respond_error(c, status, 1);
 		return;
 	}
@@ -472,6 +479,7 @@ static void conn_on_event(struct cio *io, enum cio_event what, void *arg)
 		if (c->state == CONN_HANDSHAKE) {
 			c->state = CONN_IDLE;
 			arm_timer(c, c->snap->settings.idle_timeout_ms);
+			cio_idle(io);
 		}
 		return;
 	}
@@ -487,7 +495,6 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (c->state == CONN_HEAD) {
-		c->head = NULL;
 		respond_error(c, 408, 1);
 		return;
 	}

@@ -43,10 +43,10 @@ struct conn {
 	int read_paused;          /* backpressure: the backend's queue is full */
 	struct conn *prev, *next; /* worker's list */
 
-	/* the current request */
-	char *head;               /* a copy of the request head; fields point here */
+	/* the current request (NULL between requests) */
+	struct http1_request *req; /* parsed; one block with the head bytes */
+	char *head;               /* the request head's bytes (inside req's block) */
 	size_t head_len;
-	struct http1_request req;
 	const struct route_app *app;
 	uint64_t req_remaining;   /* Content-Length bytes left to forward */
 	struct http1_chunked req_chunked;

@@ -77,7 +77,7 @@ static void add_header(struct evbuffer *out, const struct http1_header *h)
 static void write_request_head(struct upstream *up, struct evbuffer *out)
 {
 	struct conn *c = up->c;
-	const struct http1_request *r = &c->req;
+	const struct http1_request *r = c->req;
 	const struct http1_header *conn_h = http1_find_header(r->headers, r->n_headers, "connection");
 	const struct http1_header *upg = http1_find_header(r->headers, r->n_headers, "upgrade");
 	const char *ip_header = c->app->client_ip_header;
@@ -159,7 +159,7 @@ static void write_response_head(struct upstream *up)
 					    te->value);
 		if (c->close_after || atomic_load(&c->w->shared->draining))
 			add_str(out, "Connection: close\r\n");
-		else if (c->req.version_minor == 0)
+		else if (c->req->version_minor == 0)
 			add_str(out, "Connection: keep-alive\r\n");
 	}
 	evbuffer_add(out, "\r\n", 2);
@@ -347,7 +347,7 @@ void upstream_pump_request(struct conn *c)
 		evbuffer_add_buffer(up->scratch, in);
 	} else if (c->req_done) {
 		return;
-	} else if (c->req.body == HTTP1_BODY_LENGTH) {
+	} else if (c->req->body == HTTP1_BODY_LENGTH) {
 		size_t n = evbuffer_get_length(in);
 		if (n > c->req_remaining)
 			n = (size_t)c->req_remaining;
@@ -409,7 +409,7 @@ static void on_connected(struct upstream *up)
 	up->connected = 1;
 	set_timeouts(up);
 	up_send(up, up->scratch); /* the request head, when not sent yet */
-	if (c->req.expect_continue && !c->req_done && !c->req_body_started)
+	if (c->req->expect_continue && !c->req_done && !c->req_body_started)
 		evbuffer_add_printf(cio_output(c->io), "HTTP/1.1 100 Continue\r\n\r\n");
 	upstream_pump_request(c);
 }
@@ -501,7 +501,7 @@ static int take_response_head(struct upstream *up)
 	struct conn *c = up->c;
 	struct evbuffer *in = bufferevent_get_input(up->bev);
 	size_t avail = evbuffer_get_length(in), want;
-	int head_req = c->req.method_len == 4 && memcmp(c->req.method, "HEAD", 4) == 0;
+	int head_req = c->req->method_len == 4 && memcmp(c->req->method, "HEAD", 4) == 0;
 	int rc;
 
 	want = avail < HTTP1_MAX_REQUEST_LINE + HTTP1_MAX_HEAD ? avail
@@ -525,7 +525,7 @@ static int take_response_head(struct upstream *up)
 	up->keep_alive = up->resp.keep_alive;
 	up->remaining = up->resp.body == HTTP1_BODY_LENGTH ? up->resp.content_length : 0;
 	memset(&up->chunked, 0, sizeof(up->chunked));
-	if (up->resp.body == HTTP1_BODY_CHUNKED && c->req.version_minor == 0)
+	if (up->resp.body == HTTP1_BODY_CHUNKED && c->req->version_minor == 0)
 		up->dechunk = 1;
 	if (up->resp.body == HTTP1_BODY_UNTIL_CLOSE || up->dechunk)
 		c->close_after = 1;
