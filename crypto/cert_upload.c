@@ -161,14 +161,19 @@ static void wrong_block(enum upload_field f, int index, const char *name, const 
 	safe_text(name, safe, sizeof(safe));
 	if (strstr(name, "PRIVATE KEY") != NULL && f != FIELD_KEY)
 		error_set(err, "invalid_pem",
-			  "The %s field holds a private key (PEM block %d, \"%s\"); paste the "
+			  "The %s field holds a private key (PEM block %d); paste the "
 			  "private key in the private_key field and only %s blocks here.",
-			  field_names[f], index, safe, expected);
+			  field_names[f], index, expected);
 	else if (strcmp(name, "CERTIFICATE") == 0)
 		error_set(err, "invalid_pem",
 			  "The %s field holds a certificate (PEM block %d); paste certificates "
 			  "in the certificate or ca_certificate field and the %s here.",
 			  field_names[f], index, expected);
+	else if (strstr(name, "PRIVATE KEY") != NULL)
+		error_set(err, "unsupported_key",
+			  "The %s field: PEM block %d is a kind of private key postern does not "
+			  "take; use ECDSA (P-256, P-384, P-521), RSA (2048 bits or more) or Ed25519.",
+			  field_names[f], index);
 	else
 		error_set(err, "invalid_pem",
 			  "The %s field: PEM block %d is a \"%s\" block, but a %s block is "
@@ -306,7 +311,8 @@ static int key_block(const struct pem_block *b, int index, EVP_PKEY **key, struc
 		return 0;
 	if (strcmp(n, PEM_STRING_PKCS8INF) != 0 && strcmp(n, PEM_STRING_ECPRIVATEKEY) != 0 &&
 	    strcmp(n, PEM_STRING_RSA) != 0) {
-		wrong_block(FIELD_KEY, index, n, "PRIVATE KEY", err);
+		/* never echo key labels: responses must not carry the words */
+		wrong_block(FIELD_KEY, index, n, "private key (PKCS#8, EC or RSA)", err);
 		return -1;
 	}
 	if (*key != NULL) {
@@ -322,8 +328,8 @@ static int key_block(const struct pem_block *b, int index, EVP_PKEY **key, struc
 	if (*key != NULL)
 		return 0;
 	error_set(err, "invalid_pem",
-		  "The private_key field: PEM block %d is not a valid %s (its content does not "
-		  "parse); paste the key file unchanged.", index, n);
+		  "The private_key field: PEM block %d is not a valid private key (its content "
+		  "does not parse); paste the key file unchanged.", index);
 	return -1;
 }
 
@@ -335,7 +341,7 @@ static int read_key(const char *pem, size_t len, EVP_PKEY **key, struct error *e
 
 	if (is_blank(pem, len)) {
 		error_set(err, "invalid_pem", "The private_key field is empty; paste the private "
-			  "key in PEM form (-----BEGIN PRIVATE KEY-----).");
+			  "key in PEM form, as openssl writes it.");
 		return -1;
 	}
 	if (len > INT_MAX || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
@@ -351,8 +357,8 @@ static int read_key(const char *pem, size_t len, EVP_PKEY **key, struct error *e
 	}
 	BIO_free(bio);
 	if (rc == 0 && *key == NULL) {
-		error_set(err, "invalid_pem", "The private_key field holds no private key block "
-			  "(-----BEGIN PRIVATE KEY-----); paste the key of the certificate.");
+		error_set(err, "invalid_pem", "The private_key field holds no private key PEM "
+			  "block; paste the key of the certificate.");
 		rc = -1;
 	}
 	return rc;

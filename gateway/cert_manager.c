@@ -383,6 +383,56 @@ out:
 	return rc;
 }
 
+/* Normalise names (no wildcards) into out[i]; ptrs[i] points at them. */
+static int acme_names(const char *const *names, size_t n, char (*out)[DOMAIN_MAX + 1],
+		      const char **ptrs, struct error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (domain_normalize(names[i], out[i], 0, err) != 0)
+			return -1;
+		ptrs[i] = out[i];
+	}
+	return 0;
+}
+
+int cert_manager_create_acme(struct instance *inst, const char *domain, const char *const *sans,
+			     size_t n_sans, const struct store_actor *who, long long *id,
+			     struct error *err)
+{
+	char (*names)[DOMAIN_MAX + 1] = calloc(n_sans + 1, sizeof(*names));
+	const char **ptrs = calloc(n_sans + 1, sizeof(*ptrs));
+	struct store_cert rec;
+	int rc = -1;
+
+	error_clear(err);
+	memset(&rec, 0, sizeof(rec));
+	if (names == NULL || ptrs == NULL) {
+		error_set(err, "internal", "out of memory");
+		goto out;
+	}
+	if (acme_names(&domain, 1, names, ptrs, err) != 0 ||
+	    acme_names(sans, n_sans, names + 1, ptrs + 1, err) != 0)
+		goto out;
+	rec.domain = strdup(names[0]);
+	rec.source = strdup("acme");
+	rec.extra_sans = sans_json(ptrs + 1, n_sans);
+	rec.state = strdup("pending");
+	rec.state_detail = strdup("waiting for the ACME client to order the certificate");
+	rec.auto_renew = 1;
+	rec.next_attempt = (long long)time(NULL);
+	if (!rec.domain || !rec.source || !rec.extra_sans || !rec.state || !rec.state_detail)
+		error_set(err, "internal", "out of memory");
+	else if (store_cert_insert(inst->store, &rec, who, err) == 0) {
+		*id = rec.id;
+		rc = 0;
+	}
+out:
+	store_cert_free(&rec);
+	free(names);
+	free(ptrs);
+	return rc;
+}
+
 int cert_manager_delete(struct instance *inst, long long id, const struct store_actor *who,
 			struct error *err)
 {
@@ -475,4 +525,47 @@ int cert_manager_load_bundle(struct instance *inst, const struct store_cert *rec
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- used by the ACME client */
+
+static int replace_strings(struct store_cert *rec)
+{
+	free(rec->chain_pem);
+	free(rec->sealed_key);
+	free(rec->key_uid);
+	free(rec->state);
+	free(rec->state_detail);
+	free(rec->last_error);
+	rec->chain_pem = NULL;
+	rec->sealed_key = NULL;
+	rec->key_uid = NULL;
+	rec->last_error = NULL;
+	rec->state = strdup("");
+	rec->state_detail = strdup("");
+	return rec->state && rec->state_detail ? 0 : -1;
+}
+
+int cert_manager_install_acme(struct instance *inst, long long id, struct cert_bundle *b,
+			      long long renew_at, const struct store_actor *who,
+			      struct error *err)
+{
+	struct store_cert rec;
+	int rc = -1;
+
+	error_clear(err);
+	if (store_cert_get(inst->store, id, &rec, err) != 0)
+		return -1;
+	if (strcmp(rec.source, "acme") != 0) {
+		error_set(err, "wrong_source", "certificate %lld is not an ACME certificate", id);
+	} else if (replace_strings(&rec) != 0) {
+		error_set(err, "internal", "out of memory");
+	} else {
+		rec.next_attempt = renew_at;
+		if (seal_bundle(inst, b, &rec, err) == 0 &&
+		    store_cert_replace(inst->store, &rec, who, err) == 0)
+			rc = 0;
+	}
+	store_cert_free(&rec);
+	return rc;
 }

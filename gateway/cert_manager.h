@@ -52,6 +52,14 @@ int cert_manager_selfsign(struct instance *inst, const char *domain, const char 
 			  size_t n_sans, const struct store_actor *who, long long *id,
 			  struct error *err);
 
+/* Create an ACME record for domain (+ extra names; no wildcards: HTTP-01
+ * cannot validate them) with no certificate yet: state "pending",
+ * auto_renew on, next attempt now; the ACME client orders it. Returns 0
+ * and *id, or -1 with err (invalid_domain). */
+int cert_manager_create_acme(struct instance *inst, const char *domain, const char *const *sans,
+			     size_t n_sans, const struct store_actor *who, long long *id,
+			     struct error *err);
+
 int cert_manager_delete(struct instance *inst, long long id, const struct store_actor *who,
 			struct error *err);
 
@@ -70,5 +78,16 @@ int cert_manager_test_ca(struct instance *inst, X509 **ca, EVP_PKEY **key, struc
  * Caller frees out with cert_bundle_free. */
 int cert_manager_load_bundle(struct instance *inst, const struct store_cert *rec,
 			     struct cert_bundle *out, struct error *err);
+
+/* ---- used by the ACME client (acme/) */
+
+/* Install a certificate obtained over ACME on record id (source acme): seal
+ * the key, store the chain as a new version (the gateway hot-swaps it; the
+ * old version serves until then), clear the ACME state and error, and set
+ * next_attempt to when the certificate should be renewed. Returns 0, or -1
+ * with err (not_found, wrong_source, storage). b stays the caller's. */
+int cert_manager_install_acme(struct instance *inst, long long id, struct cert_bundle *b,
+			      long long renew_at, const struct store_actor *who,
+			      struct error *err);
 
 #endif

@@ -35,6 +35,7 @@ void cli_usage(void *out)
 	      "  cert show ID [--json]\n"
 	      "  cert import --domain D --cert F --key F [--ca F] [--json]\n"
 	      "  cert selfsign --domain D [--san NAME]... [--json]\n"
+	      "  cert acme --domain D [--san NAME]... [--json]  (ordered by the daemon)\n"
 	      "  cert delete ID\n"
 	      "  cert test-ca              (prints the instance test CA certificate, PEM)\n"
 	      "  cert import-list FILE     (lines \"PEMFILE [DOMAIN]\": certificate, chain and key\n"
@@ -395,6 +396,21 @@ static int cert_import_list(struct cli *c, struct cli_opts *o)
 	return 0;
 }
 
+/* An ACME record: the running daemon checks the names, orders, installs
+ * and renews it (within seconds). */
+static int cert_acme(struct cli *c, struct cli_opts *o)
+{
+	struct error err;
+	long long id = 0;
+
+	if (o->n_domains != 1)
+		return usage_error("%s", "cert acme needs one --domain");
+	if (cert_manager_create_acme(&c->inst, o->domains[0], o->sans, o->n_sans, &c->who, &id,
+				     &err) != 0)
+		return fail(c, &err);
+	return print_cert(c, id, "created Let's Encrypt");
+}
+
 static int cert_test_ca(struct cli *c)
 {
 	struct error err;
@@ -440,6 +456,8 @@ static int cert_command(struct cli *c, int argc, char **argv)
 		return cert_import(c, &o);
 	if (strcmp(argv[0], "selfsign") == 0)
 		return cert_selfsign(c, &o);
+	if (strcmp(argv[0], "acme") == 0)
+		return cert_acme(c, &o);
 	if (strcmp(argv[0], "test-ca") == 0)
 		return cert_test_ca(c);
 	if (strcmp(argv[0], "import-list") == 0)

@@ -16,6 +16,8 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "admin/admin.h"
+#include "acme/client.h"
 #include "common/log.h"
 #include "gateway/access_log.h"
 #include "gateway/challenge.h"
@@ -37,6 +39,9 @@ struct daemon {
 	int n_workers;
 	struct event *sig_term, *sig_int, *sig_hup, *tickets, *drain_check;
 	uint64_t drain_deadline_ms;
+	struct admin_context admin_ctx;
+	struct admin_server *admin;
+	struct acme_client *acme;
 };
 
 static uint64_t mono_ms(void)
@@ -268,7 +273,13 @@ static int daemon_start(struct daemon *d, struct error *err)
 	if (d->ctl == NULL || control_rebuild(d->ctl, err) != 0)
 		return -1;
 	load_test_tokens();
+	if ((d->acme = acme_client_new(&d->inst, d->base, d->ctl, err)) == NULL)
+		return -1;
 	if (start_workers(d, err) != 0 || add_events(d) != 0)
+		return -1;
+	d->admin_ctx = (struct admin_context){ &d->inst, d->ctl, &d->shared, d->n_workers,
+					       time(NULL) };
+	if ((d->admin = admin_server_start(&d->admin_ctx, d->base, err)) == NULL)
 		return -1;
 	log_info("postern %s serving: http %s, https %s, %d workers, data in %s", PACKAGE_VERSION,
 		 d->inst.cfg.http_listen.text, d->inst.cfg.https_listen.text, d->n_workers,
@@ -292,6 +303,8 @@ static void daemon_stop(struct daemon *d)
 			event_free(*events[i]);
 	snapshot_thread_release();
 	snapshot_shutdown();
+	admin_server_free(d->admin);
+	acme_client_free(d->acme);
 	control_free(d->ctl);
 	challenge_clear();
 	if (d->shared.ssl_ctx != NULL)

@@ -2,7 +2,8 @@
 # Run every test postern has and print one summary line at the end:
 #   N passed, N failed, N skipped
 # 1. a -Werror build and `make check` (unit + integration tests, TAP);
-# 2. the libFuzzer targets, each for FUZZ_SECONDS (default 30);
+# 2. the console's browser tests (tests/browser/run.sh, SKIP_BROWSER=1 skips);
+#    the libFuzzer targets, each for FUZZ_SECONDS (default 30);
 # 3. the same build with ASan + UBSan and `make check` again.
 # Exits non-zero when anything failed.
 set -u
@@ -36,6 +37,19 @@ run_suite() { # DIR CONFIGURE-ARGS...
 }
 
 run_suite build --enable-werror
+
+# The console in headless Chromium against build/postern (TAP lines).
+if [ "${SKIP_BROWSER:-0}" != 1 ] && [ -x build/postern ]; then
+	echo "== browser tests (tests/browser)"
+	POSTERN_BIN="$src/build/postern" tests/browser/run.sh >build.browser.log 2>&1
+	browser_rc=$?
+	grep -E '^(not ok|#)' build.browser.log | head -60
+	sed -n 's/^ok .*# SKIP.*/SKIP/p; s/^ok .*/PASS/p; s/^not ok .*/FAIL/p' build.browser.log >>"$results"
+	grep -E '^1\.\.[0-9]+$' build.browser.log || { tail -30 build.browser.log; echo "ERROR" >>"$results"; }
+	if [ "$browser_rc" != 0 ] && ! grep -q '^not ok' build.browser.log; then
+		echo "ERROR" >>"$results"
+	fi
+fi
 
 echo "== fuzz (${fuzz_seconds}s per target)"
 tools/fuzz.sh "$fuzz_seconds" | tee build.fuzz.log
