@@ -417,7 +417,7 @@ static void test_upload_errors(void)
 		{ cert, ARMOUR("PRIVATE KEY", "AAECAwQFBgcICQ=="), NULL, "invalid_pem",
 		  "private_key", "garbage DER in a PRIVATE KEY block" },
 		{ cert, ARMOUR("EC PRIVATE KEY", "AAECAwQFBgcICQ=="), NULL, "invalid_pem",
-		  "EC PRIVATE KEY", "garbage DER in an EC PRIVATE KEY block" },
+		  "not a valid private key", "garbage DER in an EC PRIVATE KEY block" },
 		{ cert, ARMOUR("PUBLIC KEY", "AAECAwQFBgcICQ=="), NULL, "invalid_pem", "PUBLIC KEY",
 		  "a public key in the private_key field" },
 		{ key, key, NULL, "invalid_pem", "private key", "a key in the certificate field" },
