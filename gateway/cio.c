@@ -20,6 +20,7 @@ struct cio {
 	int read_registered; /* ev_read is added */
 	int write_blocked;   /* waiting for EV_WRITE */
 	int flush_scheduled;
+	int corked;          /* cio_cork: hold output */
 	int closed;          /* EOF or error seen */
 	size_t read_max;
 	size_t write_low;
@@ -256,7 +257,7 @@ static void cio_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *i
 	struct cio *io = arg;
 
 	(void)buf;
-	if (info->n_added > 0 && !io->flush_scheduled && !io->write_blocked) {
+	if (info->n_added > 0 && !io->flush_scheduled && !io->write_blocked && !io->corked) {
 		io->flush_scheduled = 1;
 		event_active(io->ev_flush, EV_WRITE, 0);
 	}
@@ -363,6 +364,16 @@ void cio_set_read_max(struct cio *io, size_t max)
 void cio_set_write_low(struct cio *io, size_t low)
 {
 	io->write_low = low;
+}
+
+void cio_cork(struct cio *io, int on)
+{
+	io->corked = on;
+	if (!on && evbuffer_get_length(io->out) > 0 && !io->flush_scheduled &&
+	    !io->write_blocked) {
+		io->flush_scheduled = 1;
+		event_active(io->ev_flush, EV_WRITE, 0);
+	}
 }
 
 void cio_idle(struct cio *io)

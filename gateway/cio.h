@@ -49,6 +49,11 @@ void cio_read(struct cio *io, int on);
 void cio_set_read_max(struct cio *io, size_t max);
 /* on_write is called when a write leaves at most low bytes queued. */
 void cio_set_write_low(struct cio *io, size_t low);
+/* Corked (on), queued output waits; uncorking writes it. A small
+ * response that arrives from the backend in pieces then leaves in one
+ * write instead of one per piece. */
+void cio_cork(struct cio *io, int on);
+
 /* The connection goes idle (keep-alive between requests): give back
  * OpenSSL's record buffers (~34 KiB) until the next bytes arrive. */
 void cio_idle(struct cio *io);

@@ -225,6 +225,7 @@ void proxy_request_done(struct conn *c)
 {
 	struct gateway_shared *g = c->w->shared;
 
+	cio_cork(c->io, 0);
 	count_status(c, c->status);
 	log_request(c);
 	free(c->req);

@@ -18,6 +18,8 @@
 #define HIGH_WATER (256 * 1024) /* bytes queued towards one side before we stop reading */
 #define POOL_MAX_IDLE 64         /* pooled connections per worker */
 #define POOL_IDLE_SECONDS 30
+#define UP_MAX_READ (64 * 1024)  /* per read from a backend */
+#define CORK_MAX (64 * 1024)     /* bodies up to this size are sent whole */
 
 static void up_on_read(struct bufferevent *bev, void *arg);
 static void up_on_write(struct bufferevent *bev, void *arg);
@@ -446,6 +448,9 @@ void upstream_start(struct conn *c)
 	}
 	up->w = w;
 	up->backend = b;
+	/* libevent reads 16 KiB at a time by default: a 16 KiB response with
+	 * its head then takes two reads and two passes through the relay */
+	bufferevent_set_max_single_read(up->bev, UP_MAX_READ);
 	attach(up, c);
 	bufferevent_set_timeouts(up->bev, &tv, &tv);
 	write_request_head(up, bufferevent_get_output(up->bev));
@@ -531,6 +536,9 @@ static int take_response_head(struct upstream *up)
 		c->close_after = 1;
 	c->status = up->resp.status;
 	c->resp_started = 1;
+	/* a small body that comes in pieces leaves in one write */
+	if (up->resp.body == HTTP1_BODY_LENGTH && up->resp.content_length <= CORK_MAX)
+		cio_cork(c->io, 1);
 	write_response_head(up);
 	evbuffer_drain(in, (size_t)rc);
 	if (up->resp.status == 101) {
