@@ -1,6 +1,8 @@
 #include "gateway/cio.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +18,8 @@ struct cio {
 	int fd;
 	SSL *ssl;
 	int handshaking;
+	int connecting;      /* cio_connect: waiting for the TCP handshake */
+	int connect_error;   /* errno of a connect that failed at once */
 	int reading;         /* cio_read(io, 1) */
 	int read_registered; /* ev_read is added */
 	int write_blocked;   /* waiting for EV_WRITE */
@@ -109,6 +113,8 @@ static ssize_t read_some(struct cio *io)
 				break;
 			}
 			if (e != SSL_ERROR_NONE) {
+				if (total > 0)
+					break; /* deliver the data; the end shows up next time */
 				fail(io, e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL ? CIO_EOF
 											      : CIO_ERROR);
 				return -1;
@@ -118,6 +124,8 @@ static ssize_t read_some(struct cio *io)
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
 			if (n <= 0) {
+				if (total > 0)
+					break; /* deliver the data; the end shows up next time */
 				fail(io, n == 0 ? CIO_EOF : CIO_ERROR);
 				return -1;
 			}
@@ -194,7 +202,7 @@ static void cio_on_flush(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	io->flush_scheduled = 0;
-	if (io->handshaking || io->write_blocked)
+	if (io->handshaking || io->connecting || io->write_blocked)
 		return;
 	if (flush(io) == 0)
 		after_flush(io, before);
@@ -230,6 +238,29 @@ static void cio_on_read(evutil_socket_t fd, short what, void *arg)
 		io->on_read(io, io->arg);
 }
 
+/* The TCP handshake of cio_connect ended: report it, then send what was
+ * queued meanwhile. */
+static void connected(struct cio *io)
+{
+	int err = io->connect_error;
+	socklen_t len = sizeof(err);
+
+	if (err == 0 && getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	io->connecting = 0;
+	io->write_blocked = 0;
+	event_del(io->ev_write);
+	if (err != 0) {
+		errno = err;
+		fail(io, CIO_ERROR);
+		return;
+	}
+	if (flush(io) != 0)
+		return;
+	if (io->on_event != NULL)
+		io->on_event(io, CIO_CONNECTED, io->arg); /* last: it may free io */
+}
+
 static void cio_on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct cio *io = arg;
@@ -237,6 +268,10 @@ static void cio_on_write(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (io->connecting) {
+		connected(io);
+		return;
+	}
 	io->write_blocked = 0;
 	if (io->handshaking) {
 		cio_on_read(-1, EV_READ, io); /* the handshake wanted to write */
@@ -257,7 +292,8 @@ static void cio_on_output(struct evbuffer *buf, const struct evbuffer_cb_info *i
 	struct cio *io = arg;
 
 	(void)buf;
-	if (info->n_added > 0 && !io->flush_scheduled && !io->write_blocked && !io->corked) {
+	if (info->n_added > 0 && !io->flush_scheduled && !io->write_blocked && !io->corked &&
+	    !io->connecting) {
 		io->flush_scheduled = 1;
 		event_active(io->ev_flush, EV_WRITE, 0);
 	}
@@ -307,6 +343,29 @@ fail:
 		SSL_free(ssl);
 	close(fd);
 	return NULL;
+}
+
+struct cio *cio_connect(struct event_base *base, const struct sockaddr *addr, socklen_t len)
+{
+	int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	struct cio *io;
+
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	io = cio_new(base, fd, NULL);
+	if (io == NULL)
+		return NULL;
+	io->connecting = 1;
+	if (connect(fd, addr, len) != 0 && errno != EINPROGRESS)
+		io->connect_error = errno ? errno : ECONNREFUSED;
+	/* success or failure is reported from the loop, after cio_setcb */
+	io->write_blocked = 1;
+	event_add(io->ev_write, NULL);
+	if (io->connect_error != 0)
+		event_active(io->ev_write, EV_WRITE, 0);
+	return io;
 }
 
 void cio_free(struct cio *io)

@@ -9,6 +9,7 @@
 #define POSTERN_GATEWAY_CIO_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 
@@ -30,6 +31,11 @@ typedef void (*cio_event_cb)(struct cio *io, enum cio_event what, void *arg);
  * owned; in accept state). Returns NULL when out of memory (fd and ssl are
  * then closed and freed). */
 struct cio *cio_new(struct event_base *base, int fd, SSL *ssl);
+/* A new plain TCP connection to addr (non-blocking, TCP_NODELAY): on_event
+ * reports CIO_CONNECTED or CIO_ERROR; output queued before that is sent
+ * once connected. NULL when no socket can be made. */
+struct cio *cio_connect(struct event_base *base, const struct sockaddr *addr, socklen_t len);
+
 /* Close the socket, free the SSL and both buffers. */
 void cio_free(struct cio *io);
 

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "common/log.h"
@@ -467,8 +466,8 @@ static void conn_on_write(struct cio *io, void *arg)
 		return;
 	}
 	/* below the low watermark: let the backend send more */
-	if (c->up != NULL && c->up->bev != NULL)
-		bufferevent_enable(c->up->bev, EV_READ);
+	if (c->up != NULL)
+		cio_read(c->up->io, 1);
 }
 
 static void conn_on_event(struct cio *io, enum cio_event what, void *arg)

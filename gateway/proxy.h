@@ -14,7 +14,6 @@
 #include "gateway/routes.h"
 #include "gateway/worker.h"
 
-struct bufferevent;
 struct cio;
 struct event;
 struct snapshot;
@@ -65,8 +64,8 @@ struct conn {
 struct upstream {
 	struct worker *w;
 	struct conn *c;           /* the client it serves; NULL while pooled */
-	struct bufferevent *bev;
-	struct evbuffer *scratch; /* bytes on their way to the backend socket */
+	struct cio *io;           /* the backend socket */
+	struct event *timer;      /* connect, backend, tunnel or pool-idle timeout */
 	struct backend *backend;
 	int connected;
 	int reused;               /* came from the pool */

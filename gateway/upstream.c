@@ -1,7 +1,8 @@
 /* The backend side of the proxy: connect (or reuse a pooled keep-alive
  * connection), send the rewritten request head, stream the request body,
  * parse the response head, stream the response body back, then recycle
- * the connection. Watermarks on both bufferevents bound the memory. */
+ * the connection. Both sides are gateway/cio.c connections; watermarks
+ * on both bound the memory. */
 #include "gateway/proxy.h"
 
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "common/log.h"
@@ -18,12 +18,21 @@
 #define HIGH_WATER (256 * 1024) /* bytes queued towards one side before we stop reading */
 #define POOL_MAX_IDLE 64         /* pooled connections per worker */
 #define POOL_IDLE_SECONDS 30
-#define UP_MAX_READ (64 * 1024)  /* per read from a backend */
 #define CORK_MAX (64 * 1024)     /* bodies up to this size are sent whole */
 
-static void up_on_read(struct bufferevent *bev, void *arg);
-static void up_on_write(struct bufferevent *bev, void *arg);
-static void up_on_event(struct bufferevent *bev, short what, void *arg);
+static void up_on_read(struct cio *io, void *arg);
+static void up_on_write(struct cio *io, void *arg);
+static void up_on_event(struct cio *io, enum cio_event what, void *arg);
+static void up_on_timer(evutil_socket_t fd, short what, void *arg);
+
+/* What ended a backend connection. */
+enum up_end {
+	UP_EOF,
+	UP_ERROR,
+	UP_TIMEOUT,
+	UP_END_MAX
+};
+static void up_ended(struct upstream *up, enum up_end why);
 
 static uint64_t now_ms(void)
 {
@@ -167,21 +176,13 @@ static void write_response_head(struct upstream *up)
 	evbuffer_add(out, "\r\n", 2);
 }
 
-/* Send src to the backend: straight to the socket when nothing is queued
- * (no write event to add and remove: two epoll_ctl calls saved per
- * request), the rest through the bufferevent. */
-static void up_send(struct upstream *up, struct evbuffer *src)
+/* (Re)start the backend inactivity timer: connect timeout, backend
+ * timeout, pool idle time or tunnel idle time, whichever applies now. */
+static void up_arm(struct upstream *up, unsigned ms)
 {
-	struct evbuffer *out = bufferevent_get_output(up->bev);
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
-	if (up->connected && evbuffer_get_length(out) == 0) {
-		evutil_socket_t fd = bufferevent_getfd(up->bev);
-
-		while (evbuffer_get_length(src) > 0 && evbuffer_write(src, fd) > 0)
-			;
-	}
-	if (evbuffer_get_length(src) > 0)
-		evbuffer_add_buffer(out, src);
+	evtimer_add(up->timer, &tv);
 }
 
 /* ---- the pool */
@@ -215,23 +216,22 @@ static void pool_remove(struct upstream *up)
 
 static void upstream_free(struct upstream *up)
 {
-	if (up->bev != NULL)
-		bufferevent_free(up->bev);
-	if (up->scratch != NULL)
-		evbuffer_free(up->scratch);
+	cio_free(up->io);
+	if (up->timer != NULL)
+		event_free(up->timer);
 	free(up);
 }
 
-static void pool_on_read(struct bufferevent *bev, void *arg)
+static void pool_on_read(struct cio *io, void *arg)
 {
-	(void)bev;
+	(void)io;
 	pool_remove(arg); /* an idle backend must not talk: drop it */
 	upstream_free(arg);
 }
 
-static void pool_on_event(struct bufferevent *bev, short what, void *arg)
+static void pool_on_event(struct cio *io, enum cio_event what, void *arg)
 {
-	(void)bev;
+	(void)io;
 	(void)what;
 	pool_remove(arg);
 	upstream_free(arg);
@@ -240,23 +240,22 @@ static void pool_on_event(struct bufferevent *bev, short what, void *arg)
 void upstream_finish(struct upstream *up, int reusable)
 {
 	struct worker *w = up->w;
-	struct timeval idle = { POOL_IDLE_SECONDS, 0 };
 
 	if (up->backend != NULL && up->c != NULL)
 		balancer_release(up->backend);
 	up->c = NULL;
 	if (!reusable || w->stopping || w->n_idle >= POOL_MAX_IDLE ||
-	    evbuffer_get_length(bufferevent_get_input(up->bev)) > 0) {
+	    evbuffer_get_length(cio_input(up->io)) > 0) {
 		upstream_free(up);
 		return;
 	}
 	up->head_done = 0;
 	up->got_bytes = 0;
 	up->dechunk = 0;
-	bufferevent_setcb(up->bev, pool_on_read, NULL, pool_on_event, up);
-	bufferevent_setwatermark(up->bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(up->bev, &idle, NULL);
-	bufferevent_enable(up->bev, EV_READ);
+	cio_setcb(up->io, pool_on_read, NULL, pool_on_event, up);
+	cio_set_write_low(up->io, 0);
+	cio_read(up->io, 1);
+	up_arm(up, POOL_IDLE_SECONDS * 1000);
 	up->pool_next = w->idle;
 	w->idle = up;
 	w->n_idle++;
@@ -274,12 +273,14 @@ void upstream_pool_clear(struct worker *w)
 
 /* ---- request body: client -> backend */
 
-static void set_timeouts(struct upstream *up)
+/* Bytes moved: the backend is alive for another backend_timeout (or
+ * idle_timeout in a tunnel). */
+static void up_active(struct upstream *up)
 {
-	unsigned ms = up->c->snap->settings.backend_timeout_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct conn *c = up->c;
 
-	bufferevent_set_timeouts(up->bev, &tv, &tv);
+	up_arm(up, c->state == CONN_TUNNEL ? c->snap->settings.idle_timeout_ms
+					   : c->snap->settings.backend_timeout_ms);
 }
 
 /* Move up to max bytes of chunked framing from in to out while the
@@ -323,11 +324,11 @@ static void fail_request(struct upstream *up, int status);
  * from up_on_write once it drained (watermark). */
 static void backpressure(struct conn *c, struct upstream *up)
 {
-	struct evbuffer *out = bufferevent_get_output(up->bev);
+	struct evbuffer *out = cio_output(up->io);
 
 	if (evbuffer_get_length(out) >= HIGH_WATER) {
 		cio_read(c->io, 0);
-		bufferevent_setwatermark(up->bev, EV_WRITE, HIGH_WATER / 2, 0);
+		cio_set_write_low(up->io, HIGH_WATER / 2);
 		c->read_paused = 1;
 	} else if (c->read_paused) {
 		c->read_paused = 0;
@@ -342,11 +343,13 @@ void upstream_pump_request(struct conn *c)
 {
 	struct upstream *up = c->up;
 	struct evbuffer *in = cio_input(c->io);
+	struct evbuffer *out;
 
 	if (up == NULL || !up->connected)
 		return; /* the backend is not there yet */
+	out = cio_output(up->io);
 	if (c->state == CONN_TUNNEL) {
-		evbuffer_add_buffer(up->scratch, in);
+		evbuffer_add_buffer(out, in);
 	} else if (c->req_done) {
 		return;
 	} else if (c->req->body == HTTP1_BODY_LENGTH) {
@@ -355,7 +358,7 @@ void upstream_pump_request(struct conn *c)
 			n = (size_t)c->req_remaining;
 		if (n > 0)
 			c->req_body_started = 1;
-		evbuffer_remove_buffer(in, up->scratch, n);
+		evbuffer_remove_buffer(in, out, n);
 		c->req_remaining -= n;
 		c->req_done = c->req_remaining == 0;
 	} else {
@@ -363,9 +366,8 @@ void upstream_pump_request(struct conn *c)
 
 		if (evbuffer_get_length(in) > 0)
 			c->req_body_started = 1;
-		r = move_chunked(&c->req_chunked, in, up->scratch, 0, NULL);
+		r = move_chunked(&c->req_chunked, in, out, 0, NULL);
 		if (r == HTTP1_CHUNK_ERROR) {
-			evbuffer_drain(up->scratch, evbuffer_get_length(up->scratch));
 			if (c->resp_started) {
 				proxy_close(c);
 			} else {
@@ -376,15 +378,16 @@ void upstream_pump_request(struct conn *c)
 		}
 		c->req_done = r == HTTP1_CHUNK_DONE;
 	}
-	up_send(up, up->scratch);
 	backpressure(c, up);
 }
 
-static void up_on_write(struct bufferevent *bev, void *arg)
+static void up_on_write(struct cio *io, void *arg)
 {
 	struct upstream *up = arg;
 
-	(void)bev;
+	(void)io;
+	if (up->c != NULL)
+		up_active(up);
 	if (up->c != NULL && up->c->read_paused) {
 		up->c->read_paused = 0;
 		cio_read(up->c->io, 1);
@@ -393,15 +396,12 @@ static void up_on_write(struct bufferevent *bev, void *arg)
 
 /* ---- starting a request */
 
-/* EV_WRITE stays enabled on a pooled connection from its first use, so
- * only reading is (re)enabled here: enabling writes would add and drop a
- * write event for nothing. */
 static void attach(struct upstream *up, struct conn *c)
 {
 	up->c = c;
 	c->up = up;
-	bufferevent_setcb(up->bev, up_on_read, up_on_write, up_on_event, up);
-	bufferevent_enable(up->bev, up->connected ? EV_READ : EV_READ | EV_WRITE);
+	cio_setcb(up->io, up_on_read, up_on_write, up_on_event, up);
+	cio_read(up->io, 1);
 }
 
 static void on_connected(struct upstream *up)
@@ -409,8 +409,7 @@ static void on_connected(struct upstream *up)
 	struct conn *c = up->c;
 
 	up->connected = 1;
-	set_timeouts(up);
-	up_send(up, up->scratch); /* the request head, when not sent yet */
+	up_active(up);
 	if (c->req->expect_continue && !c->req_done && !c->req_body_started)
 		evbuffer_add_printf(cio_output(c->io), "HTTP/1.1 100 Continue\r\n\r\n");
 	upstream_pump_request(c);
@@ -421,8 +420,6 @@ void upstream_start(struct conn *c)
 	struct worker *w = c->w;
 	struct backend *b = balancer_pick(c->app, (const struct sockaddr *)&c->peer, now_ms());
 	struct upstream *up;
-	unsigned ms = c->snap->settings.backend_connect_timeout_ms;
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (b == NULL) {
 		proxy_respond(c, 502, NULL, "502 Bad Gateway: no backend is available\n", 1);
@@ -432,15 +429,15 @@ void upstream_start(struct conn *c)
 	if (up != NULL) {
 		up->reused = 1;
 		attach(up, c);
-		write_request_head(up, up->scratch);
+		write_request_head(up, cio_output(up->io));
 		on_connected(up);
 		return;
 	}
 	up = calloc(1, sizeof(*up));
-	if (up == NULL || (up->scratch = evbuffer_new()) == NULL ||
-	    (up->bev = bufferevent_socket_new(w->base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		if (up != NULL && up->scratch != NULL)
-			evbuffer_free(up->scratch);
+	if (up == NULL || (up->timer = evtimer_new(w->base, up_on_timer, up)) == NULL ||
+	    (up->io = cio_connect(w->base, (struct sockaddr *)&b->addr, b->addr_len)) == NULL) {
+		if (up != NULL && up->timer != NULL)
+			event_free(up->timer);
 		free(up);
 		balancer_release(b);
 		proxy_respond(c, 502, NULL, "502 Bad Gateway\n", 1);
@@ -448,14 +445,12 @@ void upstream_start(struct conn *c)
 	}
 	up->w = w;
 	up->backend = b;
-	/* libevent reads 16 KiB at a time by default: a 16 KiB response with
-	 * its head then takes two reads and two passes through the relay */
-	bufferevent_set_max_single_read(up->bev, UP_MAX_READ);
+	/* one read event moves at most this much towards the client, where
+	 * the watermark then pauses the backend */
+	cio_set_read_max(up->io, HIGH_WATER);
 	attach(up, c);
-	bufferevent_set_timeouts(up->bev, &tv, &tv);
-	write_request_head(up, bufferevent_get_output(up->bev));
-	if (bufferevent_socket_connect(up->bev, (struct sockaddr *)&b->addr, (int)b->addr_len) != 0)
-		up_on_event(up->bev, BEV_EVENT_ERROR, up);
+	up_arm(up, c->snap->settings.backend_connect_timeout_ms);
+	write_request_head(up, cio_output(up->io)); /* sent once connected */
 }
 
 /* ---- response: backend -> client */
@@ -489,12 +484,11 @@ static void response_complete(struct upstream *up)
 static void start_tunnel(struct upstream *up)
 {
 	struct conn *c = up->c;
-	struct timeval idle = { c->snap->settings.idle_timeout_ms / 1000, 0 };
 
 	c->state = CONN_TUNNEL;
 	c->close_after = 1;
 	c->req_done = 1;
-	bufferevent_set_timeouts(up->bev, &idle, &idle);
+	up_active(up);
 	cio_read(c->io, 1);
 	upstream_pump_request(c);
 }
@@ -504,7 +498,7 @@ static void start_tunnel(struct upstream *up)
 static int take_response_head(struct upstream *up)
 {
 	struct conn *c = up->c;
-	struct evbuffer *in = bufferevent_get_input(up->bev);
+	struct evbuffer *in = cio_input(up->io);
 	size_t avail = evbuffer_get_length(in), want;
 	int head_req = c->req->method_len == 4 && memcmp(c->req->method, "HEAD", 4) == 0;
 	int rc;
@@ -555,7 +549,7 @@ static int take_response_head(struct upstream *up)
 static void relay_response(struct upstream *up)
 {
 	struct conn *c = up->c;
-	struct evbuffer *in = bufferevent_get_input(up->bev);
+	struct evbuffer *in = cio_input(up->io);
 	struct evbuffer *out = cio_output(c->io);
 
 	if (c->state == CONN_TUNNEL) {
@@ -589,17 +583,18 @@ static void relay_response(struct upstream *up)
 		evbuffer_add_buffer(out, in);
 	}
 	if (evbuffer_get_length(out) >= HIGH_WATER) {
-		bufferevent_disable(up->bev, EV_READ);
+		cio_read(up->io, 0);
 		cio_set_write_low(c->io, HIGH_WATER / 2);
 	}
 }
 
-static void up_on_read(struct bufferevent *bev, void *arg)
+static void up_on_read(struct cio *io, void *arg)
 {
 	struct upstream *up = arg;
 
-	(void)bev;
+	(void)io;
 	up->got_bytes = 1;
+	up_active(up);
 	if (!up->head_done && !take_response_head(up))
 		return;
 	relay_response(up);
@@ -620,19 +615,36 @@ static int retry(struct upstream *up)
 	return 1;
 }
 
-static void up_on_event(struct bufferevent *bev, short what, void *arg)
+static void up_on_event(struct cio *io, enum cio_event what, void *arg)
+{
+	(void)io;
+	if (what == CIO_CONNECTED)
+		on_connected(arg);
+	else
+		up_ended(arg, what == CIO_EOF ? UP_EOF : UP_ERROR);
+}
+
+static void up_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream *up = arg;
-	struct conn *c = up->c;
 
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		on_connected(up);
+	(void)fd;
+	(void)what;
+	if (up->c == NULL) { /* idle in the pool long enough */
+		pool_remove(up);
+		upstream_free(up);
 		return;
 	}
+	up_ended(up, UP_TIMEOUT);
+}
+
+static void up_ended(struct upstream *up, enum up_end why)
+{
+	struct conn *c = up->c;
+
 	if (!up->connected) {
 		log_warn("backend %s: %s", up->backend->url,
-			 (what & BEV_EVENT_TIMEOUT) ? "connect timed out" : "connect failed");
+			 why == UP_TIMEOUT ? "connect timed out" : "connect failed");
 		balancer_report(up->backend, 0, now_ms());
 		if (!retry(up))
 			fail_request(up, 502);
@@ -644,15 +656,15 @@ static void up_on_event(struct bufferevent *bev, short what, void *arg)
 		proxy_request_done(c);
 		return;
 	}
-	if ((what & BEV_EVENT_EOF) && up->head_done && up->resp.body == HTTP1_BODY_UNTIL_CLOSE) {
+	if (why == UP_EOF && up->head_done && up->resp.body == HTTP1_BODY_UNTIL_CLOSE) {
 		relay_response(up);
 		up->keep_alive = 0;
 		response_complete(up);
 		return;
 	}
-	if (!up->head_done && up->reused && !(what & BEV_EVENT_TIMEOUT) && retry(up))
+	if (!up->head_done && up->reused && why != UP_TIMEOUT && retry(up))
 		return;
-	if (what & BEV_EVENT_TIMEOUT) {
+	if (why == UP_TIMEOUT) {
 		log_warn("backend %s timed out", up->backend->url);
 		balancer_report(up->backend, 0, now_ms());
 		fail_request(up, 504);
