@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "gateway/config.h"
+#include "gateway/config_file.h"
 
 struct access_entry {
 	const char *client_ip;

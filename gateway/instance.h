@@ -6,7 +6,7 @@
 
 #include "common/error.h"
 #include "crypto/keystore.h"
-#include "gateway/config.h"
+#include "gateway/config_file.h"
 #include "gateway/store.h"
 
 struct instance {

@@ -10,7 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "common/error.h"
-#include "gateway/config.h"
+#include "gateway/config_file.h"
 #include "gateway/snapshot.h"
 
 struct event_base;

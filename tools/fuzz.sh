@@ -11,7 +11,7 @@ mkdir -p "$out"
 
 # name | sources besides tests/fuzz/fuzz_<name>.c
 targets='
-config|gateway/config.c common/error.c common/log.c
+config|gateway/config_file.c common/error.c common/log.c
 pem_upload|crypto/cert_upload.c crypto/cert_info.c crypto/cert_codec.c crypto/cert_issue.c crypto/secret.c common/error.c common/log.c
 http1_request|gateway/http1.c common/error.c common/log.c
 http1_response|gateway/http1.c common/error.c common/log.c

@@ -1,7 +1,7 @@
-/* Unit tests for gateway/config.c: the shipped conf/postern.conf gives the
+/* Unit tests for gateway/config_file.c: the shipped conf/postern.conf gives the
  * documented defaults, every kind of bad line fails with "FILE:LINE: ..."
  * naming the key, and the value parsers handle their edge cases. */
-#include "gateway/config.h"
+#include "gateway/config_file.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * private struct config that starts from the defaults; only a complete,
  * valid file is handed to the caller, so a failure never leaves half a
  * config behind. Every error names the file, the line and the key. */
-#include "gateway/config.h"
+#include "gateway/config_file.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* The config file (SPEC section 2): INI sections, "key = value", "#"
  * comments. Unknown sections, unknown keys, repeated keys and bad values
  * are errors naming the file, line and key. Process-level settings only. */
-#ifndef POSTERN_GATEWAY_CONFIG_H
-#define POSTERN_GATEWAY_CONFIG_H
+#ifndef POSTERN_GATEWAY_CONFIG_FILE_H
+#define POSTERN_GATEWAY_CONFIG_FILE_H
 
 #include <stddef.h>
 #include <sys/socket.h>
