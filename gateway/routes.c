@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "common/domain.h"
+#include "common/log.h"
 
 /* ---- seeded string -> pointer map (open addressing, linear probing) */
 
@@ -196,7 +197,10 @@ static int url_split(struct backend *b, char *host, size_t host_size, char *port
 }
 
 /* Numeric addresses first (no DNS); then, for names, the resolver. This
- * may block: it runs only on the control thread, while building. */
+ * may block: it runs only on the control thread, while building.
+ * Returns 0, -1 with err for a malformed URL, or 1 when the name does not
+ * resolve (yet): the backend then stays down and is tried again at the
+ * next build, so one typo cannot stop every other change from applying. */
 static int backend_resolve(struct backend *b, struct error *err)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
@@ -221,12 +225,12 @@ static int backend_resolve(struct backend *b, struct error *err)
 		rc = getaddrinfo(host, port, &hints, &res);
 	}
 	if (rc != 0 || res == NULL || res->ai_addrlen > sizeof(b->addr)) {
-		error_set(err, "backend_unresolved",
-			  "backend %s: the name %s does not resolve (%s); fix the URL or the DNS",
-			  b->url, host, rc != 0 ? gai_strerror(rc) : "no address");
+		log_warn("backend %s: the name %s does not resolve (%s); it gets no requests "
+			 "until it does (fix the URL or the DNS)",
+			 b->url, host, rc != 0 ? gai_strerror(rc) : "no address");
 		if (res != NULL)
 			freeaddrinfo(res);
-		return -1;
+		return 1;
 	}
 	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
 	b->addr_len = res->ai_addrlen;
@@ -234,9 +238,21 @@ static int backend_resolve(struct backend *b, struct error *err)
 	return 0;
 }
 
+/* A backend whose name did not resolve: try again (control thread). The
+ * address is written before healthy is set, and workers read it only
+ * after seeing healthy. */
+static void backend_retry_resolve(struct backend *b)
+{
+	struct error err;
+
+	if (b->addr_len == 0 && backend_resolve(b, &err) == 0)
+		atomic_store(&b->healthy, 1);
+}
+
 static struct backend *backend_new(const char *url, struct error *err)
 {
 	struct backend *b;
+	int rc;
 
 	if (strlen(url) >= sizeof(b->url)) {
 		error_set(err, "invalid_backend", "backend URL '%.64s...' is longer than %zu bytes",
@@ -249,12 +265,13 @@ static struct backend *backend_new(const char *url, struct error *err)
 		return NULL;
 	}
 	strcpy(b->url, url);
-	if (backend_resolve(b, err) < 0) {
+	rc = backend_resolve(b, err);
+	if (rc < 0) {
 		free(b);
 		return NULL;
 	}
 	atomic_init(&b->refs, 1);
-	atomic_init(&b->healthy, 1);
+	atomic_init(&b->healthy, rc == 0); /* unresolved: down until it resolves */
 	atomic_init(&b->active, 0);
 	atomic_init(&b->fails, 0);
 	atomic_init(&b->ejected_until_ms, 0);
@@ -354,8 +371,10 @@ static struct registry_entry *registry_get(struct backend_registry *reg, const c
 {
 	struct registry_entry *e = map_get(&reg->index, url, strlen(url));
 
-	if (e != NULL)
+	if (e != NULL) {
+		backend_retry_resolve(e->slot.backend);
 		return e;
+	}
 	if (reg->n == reg->cap && registry_grow(reg) < 0) {
 		error_set(err, "internal", "out of memory");
 		return NULL;

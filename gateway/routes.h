@@ -88,10 +88,11 @@ size_t backend_registry_size(const struct backend_registry *reg);
  * health checks (path, interval) for backends whose application has one.
  * A URL is resolved once, when it first enters the registry; its address
  * then stays fixed while any route table uses it (workers read it without
- * locks). Registry entries no live route table uses are dropped at the end
- * of the build. Returns the table (caller owns it: route_table_free, from
- * any thread) or NULL with err on failure: "backend_unresolved" (a name
- * that does not resolve), "invalid_backend" (a URL not of the form
+ * locks). A name that does not resolve leaves its backend down (logged)
+ * and is tried again at every build until it resolves. Registry entries no
+ * live route table uses are dropped at the end of the build. Returns the
+ * table (caller owns it: route_table_free, from any thread) or NULL with
+ * err on failure: "invalid_backend" (a URL not of the form
  * http://host[:port]), "invalid_application" (unknown balance mode, bad
  * weight, bad domain), "conflict" (a domain used twice), "internal" (out
  * of memory). */

@@ -15,7 +15,7 @@ import threading
 import time
 
 from backends import Backend, Silent, closed_port
-from harness import Daemon, Instance, Tap, https_context, raw_request, status_of
+from harness import Daemon, Instance, Tap, https_context, raw_request, served_subject, status_of
 
 t = Tap()
 inst = Instance(extra_conf="")
@@ -270,12 +270,30 @@ def test_redirect_and_challenge():
     t.eq(r.status, 404, "unknown token: 404")
 
 
+def test_unresolvable_backend():
+    cli_ok("app", "add", "--name", "typo", "--domain", "typo.test", "--backend",
+           "http://no-such-host.invalid:8080")
+    cli_ok("cert", "selfsign", "--domain", "after-typo.test")
+    t0 = time.time()
+    served = None
+    while time.time() - t0 < 3:
+        served = served_subject(inst.https_port, "after-typo.test")
+        if served == "after-typo.test":
+            break
+        time.sleep(0.1)
+    t.ok(served == "after-typo.test",
+         "a backend name that does not resolve does not hold back other changes (%.1f s)"
+         % (time.time() - t0))
+    r, _ = http_get("typo.test")
+    t.eq(r.status, 502, "its application answers 502 until the name resolves")
+
+
 setup()
 daemon = Daemon(inst, env={"POSTERN_TEST_ACME_TOKENS": "tok_en-1=tok_en-1.thumbprint"})
 try:
     for fn in (test_routing, test_forwarded_headers, test_keepalive_and_pool, test_bodies,
                test_large_response, test_websocket, test_balancing, test_health, test_errors,
-               test_redirect_and_challenge):
+               test_redirect_and_challenge, test_unresolvable_backend):
         t.run(fn)
 finally:
     rc = daemon.stop()

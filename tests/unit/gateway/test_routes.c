@@ -320,9 +320,25 @@ static void test_build(void)
 	   "an empty IPv6 literal is rejected");
 	ok(build_fails("http://:80", "round_robin", "a.test", "invalid_backend"),
 	   "an empty host is rejected");
-	ok(build_fails("http://no-such-host.invalid:80", "round_robin", "a.test",
-		       "backend_unresolved"),
-	   "a name that does not resolve fails with backend_unresolved");
+	{
+		struct fixture u = { .n = 0 };
+		struct backend_registry *ureg = backend_registry_new();
+		struct error uerr = { 0 };
+		struct route_table *ut;
+		const struct route_app *ua;
+
+		add_app(&u, "unres", "u.test", "http://no-such-host.invalid:80", "round_robin");
+		ut = route_table_build(u.apps, u.n, ureg, &uerr);
+		ua = ut ? route_table_lookup(ut, "u.test", 6) : NULL;
+		ok(ut != NULL && ua != NULL,
+		   "a backend name that does not resolve does not stop the build");
+		ok(ua != NULL && atomic_load(&ua->backends[0].backend->healthy) == 0 &&
+			   balancer_pick(ua, NULL, 0) == NULL,
+		   "that backend is down and gets no requests");
+		route_table_free(ut);
+		backend_registry_free(ureg);
+		fixture_clear(&u);
+	}
 	ok(build_fails("http://127.0.0.1:80=0", "round_robin", "a.test", "invalid_application"),
 	   "weight 0 is rejected");
 	ok(build_fails("http://127.0.0.1:80", "round_robin", "a.test *", "invalid_application"),
