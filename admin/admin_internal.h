@@ -250,10 +250,9 @@ int json_body_cert_decode(const char *body, size_t len, int replace, struct json
 void json_body_cert_free(struct json_body_cert *c);
 
 /* Decode an application body into out (malloc'd strings, released with
- * json_body_app_free or store_app_free). id and certificate_id are
+ * store_app_free). id and certificate_id are
  * read-only: accepted and ignored. Returns 0, or -1 with e. */
 int json_body_app_decode(const char *body, size_t len, struct store_app *out,
 			 struct json_body_error *e);
-void json_body_app_free(struct store_app *a);
 
 #endif

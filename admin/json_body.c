@@ -404,26 +404,10 @@ int json_body_app_decode(const char *body, size_t len, struct store_app *out,
 	if (app_fill(root, out, e) != 0) {
 		if (e->err.code[0] == '\0')
 			fail(e, "internal", "", "Out of memory while reading the request.");
-		json_body_app_free(out);
+		store_app_free(out);
 		json_body_free(root);
 		return -1;
 	}
 	json_body_free(root);
 	return 0;
-}
-
-void json_body_app_free(struct store_app *a)
-{
-	free(a->name);
-	for (size_t i = 0; a->domains != NULL && i < a->n_domains; i++)
-		free(a->domains[i]);
-	free(a->domains);
-	for (size_t i = 0; a->backends != NULL && i < a->n_backends; i++)
-		free(a->backends[i].url);
-	free(a->backends);
-	free(a->balance);
-	free(a->client_ip_header);
-	free(a->health_path);
-	free(a->options_json);
-	memset(a, 0, sizeof(*a));
 }

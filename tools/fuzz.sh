@@ -16,7 +16,7 @@ pem_upload|crypto/cert_upload.c crypto/cert_info.c crypto/cert_codec.c crypto/ce
 http1_request|gateway/http1.c common/error.c common/log.c
 http1_response|gateway/http1.c common/error.c common/log.c
 http1_chunked|gateway/http1.c common/error.c common/log.c
-admin_json|admin/json_body.c crypto/secret.c common/error.c common/log.c
+admin_json|admin/json_body.c gateway/store.c gateway/store_cert.c gateway/store_app.c gateway/store_auth.c gateway/store_misc.c crypto/secret.c common/error.c common/log.c
 acme_objects|acme/objects.c acme/objects_text.c common/error.c common/log.c
 '
 flags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src"

@@ -60,7 +60,7 @@ static void fuzz_app(const char *body, size_t len)
 	for (size_t i = 0; i < a.n_backends; i++)
 		if (a.backends[i].url == NULL)
 			abort();
-	json_body_app_free(&a);
+	store_app_free(&a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
