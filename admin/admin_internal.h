@@ -173,6 +173,16 @@ void admin_api_app_get(struct admin_request *req, struct admin_response *resp);
 void admin_api_app_replace(struct admin_request *req, struct admin_response *resp);
 void admin_api_app_delete(struct admin_request *req, struct admin_response *resp);
 
+/* ---- api_waf.c */
+
+void admin_api_waf_rule_list(struct admin_request *req, struct admin_response *resp);
+void admin_api_waf_rule_create(struct admin_request *req, struct admin_response *resp);
+void admin_api_waf_rule_get(struct admin_request *req, struct admin_response *resp);
+void admin_api_waf_rule_replace(struct admin_request *req, struct admin_response *resp);
+void admin_api_waf_rule_delete(struct admin_request *req, struct admin_response *resp);
+void admin_api_waf_test(struct admin_request *req, struct admin_response *resp);
+void admin_api_events(struct admin_request *req, struct admin_response *resp);
+
 /* ---- api_misc.c */
 
 void admin_api_status(struct admin_request *req, struct admin_response *resp);
@@ -201,6 +211,7 @@ enum json_body_type {
 	JSON_BODY_STRING_ARRAY,
 	JSON_BODY_OBJECT_ARRAY,
 	JSON_BODY_OBJECT_OR_NULL,
+	JSON_BODY_STRING_LIST, /* an array of strings of any length (IP lists) */
 	JSON_BODY_TYPE_MAX
 };
 
@@ -220,6 +231,10 @@ void json_body_init(void);
  * with e filled. */
 json_t *json_body_object(const char *body, size_t len, const struct json_body_field *fields,
 			 size_t n_fields, struct json_body_error *e);
+/* Parse body as one JSON object, whatever its members (the caller
+ * validates them). Returns a new reference, or NULL with e (invalid_json,
+ * invalid_type). */
+json_t *json_body_parse(const char *body, size_t len, struct json_body_error *e);
 /* Check an already parsed object the same way. 0 or -1 with e. */
 int json_body_check(json_t *obj, const char *prefix, const struct json_body_field *fields,
 		    size_t n_fields, struct json_body_error *e);
@@ -250,8 +265,11 @@ int json_body_cert_decode(const char *body, size_t len, int replace, struct json
 void json_body_cert_free(struct json_body_cert *c);
 
 /* Decode an application body into out (malloc'd strings, released with
- * store_app_free). id and certificate_id are
- * read-only: accepted and ignored. Returns 0, or -1 with e. */
+ * store_app_free). id and certificate_id are read-only: accepted and
+ * ignored. The firewall settings ("waf", "rate_limit", "ip_allow",
+ * "ip_deny") the body carries go into out->options_json, a JSON object
+ * holding only them (app_manager validates them). Returns 0, or -1 with
+ * e. */
 int json_body_app_decode(const char *body, size_t len, struct store_app *out,
 			 struct json_body_error *e);
 

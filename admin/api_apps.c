@@ -111,6 +111,20 @@ static int decode(struct admin_request *req, struct admin_response *resp, struct
 	return 0;
 }
 
+/* The firewall settings first: their errors name nested fields
+ * ("rate_limit.requests", "ip_deny[3]") that the message cannot carry. */
+static int check_options(struct admin_response *resp, struct store_app *a)
+{
+	struct error err;
+	char field[96];
+
+	if (app_manager_normalize_options(a, &err, field, sizeof(field)) != 0) {
+		admin_respond_fail(resp, &err, field);
+		return -1;
+	}
+	return 0;
+}
+
 void admin_api_app_create(struct admin_request *req, struct admin_response *resp)
 {
 	struct store_app a;
@@ -118,7 +132,9 @@ void admin_api_app_create(struct admin_request *req, struct admin_response *resp
 
 	if (decode(req, resp, &a) != 0)
 		return;
-	if (app_manager_add(req->ctx->inst, &a, &req->actor, &err) != 0) {
+	if (check_options(resp, &a) != 0) {
+		/* answered */
+	} else if (app_manager_add(req->ctx->inst, &a, &req->actor, &err) != 0) {
 		admin_respond_fail(resp, &err, app_field(&err));
 	} else {
 		admin_apply_changes(req);
@@ -127,10 +143,34 @@ void admin_api_app_create(struct admin_request *req, struct admin_response *resp
 	store_app_free(&a);
 }
 
+/* The stored settings with those the body carries put over them: a
+ * setting the body leaves out keeps its value. */
+static int options_keep(struct store_app *a, const char *stored)
+{
+	json_t *old = json_loads(stored ? stored : "{}", 0, NULL);
+	json_t *given = json_loads(a->options_json ? a->options_json : "{}", 0, NULL);
+	char *text = NULL;
+
+	if (!json_is_object(old)) {
+		json_decref(old);
+		old = json_object();
+	}
+	if (old != NULL && given != NULL && json_object_update(old, given) == 0)
+		text = json_dumps(old, JSON_COMPACT);
+	json_decref(old);
+	json_decref(given);
+	if (text == NULL)
+		return -1;
+	free(a->options_json);
+	a->options_json = text;
+	return 0;
+}
+
 void admin_api_app_replace(struct admin_request *req, struct admin_response *resp)
 {
 	struct store_app a, old;
 	struct error err;
+	int rc;
 
 	if (store_app_get(req->ctx->inst->store, req->id, &old, &err) != 0) {
 		admin_respond_fail(resp, &err, NULL);
@@ -140,12 +180,14 @@ void admin_api_app_replace(struct admin_request *req, struct admin_response *res
 		store_app_free(&old);
 		return;
 	}
-	/* settings this body does not carry (WAF, rate limit, IP lists) stay */
 	a.id = req->id;
-	a.options_json = old.options_json;
-	old.options_json = NULL;
+	rc = options_keep(&a, old.options_json);
 	store_app_free(&old);
-	if (app_manager_update(req->ctx->inst, &a, &req->actor, &err) != 0) {
+	if (rc != 0) {
+		admin_respond_error(resp, 500, "internal", NULL, "Out of memory.");
+	} else if (check_options(resp, &a) != 0) {
+		/* answered */
+	} else if (app_manager_update(req->ctx->inst, &a, &req->actor, &err) != 0) {
 		admin_respond_fail(resp, &err, app_field(&err));
 	} else {
 		admin_apply_changes(req);

@@ -55,16 +55,17 @@ static const char *type_words(enum json_body_type t)
 		[JSON_BODY_STRING_ARRAY] = "an array of strings",
 		[JSON_BODY_OBJECT_ARRAY] = "an array of objects",
 		[JSON_BODY_OBJECT_OR_NULL] = "an object or null",
+		[JSON_BODY_STRING_LIST] = "an array of strings",
 	};
 	return words[t];
 }
 
-static int array_of(json_t *v, int (*is)(const json_t *))
+static int array_of(json_t *v, int (*is)(const json_t *), size_t max)
 {
 	size_t i;
 	json_t *item;
 
-	if (!json_is_array(v) || json_array_size(v) > JSON_BODY_MAX_NAMES)
+	if (!json_is_array(v) || json_array_size(v) > max)
 		return 0;
 	json_array_foreach(v, i, item)
 		if (!is(item))
@@ -96,11 +97,13 @@ static int type_ok(json_t *v, enum json_body_type t)
 	case JSON_BODY_INT_OR_NULL:
 		return json_is_integer(v) || json_is_null(v);
 	case JSON_BODY_STRING_ARRAY:
-		return array_of(v, is_string);
+		return array_of(v, is_string, JSON_BODY_MAX_NAMES);
 	case JSON_BODY_OBJECT_ARRAY:
-		return array_of(v, is_object);
+		return array_of(v, is_object, JSON_BODY_MAX_NAMES);
 	case JSON_BODY_OBJECT_OR_NULL:
 		return json_is_object(v) || json_is_null(v);
+	case JSON_BODY_STRING_LIST:
+		return array_of(v, is_string, (size_t)-1);
 	default:
 		return 0;
 	}
@@ -145,8 +148,7 @@ int json_body_check(json_t *obj, const char *prefix, const struct json_body_fiel
 	return 0;
 }
 
-json_t *json_body_object(const char *body, size_t len, const struct json_body_field *fields,
-			 size_t n_fields, struct json_body_error *e)
+json_t *json_body_parse(const char *body, size_t len, struct json_body_error *e)
 {
 	json_error_t jerr;
 	json_t *root;
@@ -165,7 +167,15 @@ json_t *json_body_object(const char *body, size_t len, const struct json_body_fi
 		json_body_free(root);
 		return NULL;
 	}
-	if (json_body_check(root, "", fields, n_fields, e) != 0) {
+	return root;
+}
+
+json_t *json_body_object(const char *body, size_t len, const struct json_body_field *fields,
+			 size_t n_fields, struct json_body_error *e)
+{
+	json_t *root = json_body_parse(body, len, e);
+
+	if (root != NULL && json_body_check(root, "", fields, n_fields, e) != 0) {
 		json_body_free(root);
 		return NULL;
 	}
@@ -296,7 +306,14 @@ static const struct json_body_field app_fields[] = {
 	{ "health_check", JSON_BODY_OBJECT_OR_NULL, 0 },
 	{ "id", JSON_BODY_INT, 0 },                     /* read-only */
 	{ "certificate_id", JSON_BODY_INT_OR_NULL, 0 }, /* read-only */
+	/* the firewall settings (SPEC section 6), checked by app_manager */
+	{ "waf", JSON_BODY_STRING, 0 },
+	{ "rate_limit", JSON_BODY_OBJECT_OR_NULL, 0 },
+	{ "ip_allow", JSON_BODY_STRING_LIST, 0 },
+	{ "ip_deny", JSON_BODY_STRING_LIST, 0 },
 };
+
+#define N_APP_FIELDS (sizeof(app_fields) / sizeof(app_fields[0]))
 
 static const struct json_body_field backend_fields[] = {
 	{ "url", JSON_BODY_STRING, 1 },
@@ -368,6 +385,25 @@ static int app_domains(json_t *arr, struct store_app *out)
 	return 0;
 }
 
+/* The firewall settings the body carries, as a JSON object's text. */
+static int app_options(json_t *root, struct store_app *out)
+{
+	static const char *const names[] = { "waf", "rate_limit", "ip_allow", "ip_deny" };
+	json_t *opts = json_object();
+
+	for (size_t i = 0; opts != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
+		json_t *v = json_object_get(root, names[i]);
+
+		if (v != NULL && json_object_set(opts, names[i], v) != 0) {
+			json_decref(opts);
+			opts = NULL;
+		}
+	}
+	out->options_json = opts ? json_dumps(opts, JSON_COMPACT) : NULL;
+	json_decref(opts);
+	return out->options_json ? 0 : -1;
+}
+
 static int app_fill(json_t *root, struct store_app *out, struct json_body_error *e)
 {
 	json_t *health = json_object_get(root, "health_check");
@@ -378,6 +414,8 @@ static int app_fill(json_t *root, struct store_app *out, struct json_body_error 
 	if (dup_to(&out->name, json_body_string(root, "name")) != 0 ||
 	    dup_to(&out->balance, json_body_string(root, "balance")) != 0 ||
 	    dup_to(&out->client_ip_header, json_body_string(root, "client_ip_header")) != 0)
+		return -1;
+	if (app_options(root, out) != 0)
 		return -1;
 	out->https_redirect = json_is_true(json_object_get(root, "https_redirect"));
 	out->auto_certificate = json_is_true(json_object_get(root, "auto_certificate"));
@@ -396,7 +434,7 @@ static int app_fill(json_t *root, struct store_app *out, struct json_body_error 
 int json_body_app_decode(const char *body, size_t len, struct store_app *out,
 			 struct json_body_error *e)
 {
-	json_t *root = json_body_object(body, len, app_fields, 10, e);
+	json_t *root = json_body_object(body, len, app_fields, N_APP_FIELDS, e);
 
 	memset(out, 0, sizeof(*out));
 	if (root == NULL)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/domain.h"
+#include "waf/app_policy.h"
 
 static const char *const balance_modes[] = { "round_robin", "weighted", "ip_hash", "least_conn" };
 
@@ -134,6 +135,43 @@ static int validate_balance(const char *balance, struct error *err)
 		   balance);
 }
 
+/* opts with the members of norm put over it. 0 or -1 (out of memory). */
+static int options_merge(struct store_app *a, json_t *opts, json_t *norm)
+{
+	char *text;
+
+	if (json_object_update(opts, norm) != 0 || (text = json_dumps(opts, JSON_COMPACT)) == NULL)
+		return -1;
+	free(a->options_json);
+	a->options_json = text;
+	return 0;
+}
+
+int app_manager_normalize_options(struct store_app *a, struct error *err, char *field,
+				  size_t field_size)
+{
+	json_t *opts = json_loads(a->options_json ? a->options_json : "{}", 0, NULL), *norm;
+	const char *at = NULL;
+	int rc = -1;
+
+	if (field != NULL && field_size > 0)
+		field[0] = '\0';
+	if (!json_is_object(opts)) {
+		json_decref(opts);
+		return bad(err, "%s", "the application's settings are not a JSON object");
+	}
+	norm = waf_app_options_normalize(opts, err, &at);
+	if (norm == NULL) {
+		if (field != NULL && field_size > 0)
+			snprintf(field, field_size, "%s", at ? at : "");
+	} else if ((rc = options_merge(a, opts, norm)) != 0) {
+		error_set(err, "internal", "out of memory");
+	}
+	json_decref(norm);
+	json_decref(opts);
+	return rc;
+}
+
 int app_manager_validate(struct store_app *a, struct error *err)
 {
 	if (default_string(&a->name, "") || default_string(&a->balance, "round_robin") ||
@@ -151,7 +189,7 @@ int app_manager_validate(struct store_app *a, struct error *err)
 		return bad(err, "health check path '%s' must start with /", a->health_path);
 	if (a->health_interval_s < 1 || a->health_interval_s > 3600)
 		return bad(err, "%s", "health check interval must be from 1 to 3600 seconds");
-	return 0;
+	return app_manager_normalize_options(a, err, NULL, 0);
 }
 
 int app_manager_add(struct instance *inst, struct store_app *a, const struct store_actor *who,

@@ -13,10 +13,19 @@
  * domains (domain_normalize with wildcards, at least one, no duplicates),
  * backends ("http://host:port", weight 1..1000, at least one), balance,
  * client_ip_header (a header name), health check path ("" or starting
- * with "/") and interval (1..3600 s). Fills defaults for NULL strings.
- * Returns 0, or -1 with err code "invalid_application" and a message
- * naming the field. */
+ * with "/") and interval (1..3600 s), the firewall settings in
+ * options_json (app_manager_normalize_options). Fills defaults for NULL
+ * strings. Returns 0, or -1 with err code "invalid_application" and a
+ * message naming the field. */
 int app_manager_validate(struct store_app *a, struct error *err);
+
+/* Normalize the firewall settings of SPEC section 6 ("waf", "rate_limit",
+ * "ip_allow", "ip_deny") in a->options_json (NULL is "{}") in place:
+ * defaults filled, CIDRs canonical; other members stay. Returns 0, or -1
+ * with err ("invalid_application") and, when field is not NULL, the field
+ * at fault copied into field ("rate_limit.requests", "ip_allow[2]"). */
+int app_manager_normalize_options(struct store_app *a, struct error *err, char *field,
+				  size_t field_size);
 
 /* Validate and insert; a->id set on return. conflict when a name or
  * domain is taken. */

@@ -17,6 +17,7 @@
 #include "gateway/cert_manager.h"
 #include "gateway/instance.h"
 #include "gateway/model_json.h"
+#include "gateway/waf_manager.h"
 
 #define MAX_LIST 64            /* repeated options (--domain, --san, --backend) */
 #define MAX_PEM_FILE (1 << 20) /* a PEM file over 1 MiB is not a certificate */
@@ -45,6 +46,10 @@ void cli_usage(void *out)
 	      "          [--auto-certificate] [--health-path P] [--health-interval S] [--json]\n"
 	      "  app list [--json]\n"
 	      "  app delete ID\n"
+	      "  waf rules [--json]\n"
+	      "  waf test --app ID --request FILE [--client-ip IP] [--json]\n"
+	      "                            (FILE: a raw HTTP/1.1 request, \"-\" for stdin; runs it\n"
+	      "                             through the application's IP lists and rules)\n"
 	      "  user passwd NAME          (reads the new password from stdin)\n",
 	      (FILE *)out);
 }
@@ -175,7 +180,8 @@ static int cert_list(struct cli *c)
 }
 
 enum { OPT_DOMAIN = 1, OPT_CERT, OPT_KEY, OPT_CA, OPT_SAN, OPT_JSON, OPT_NAME, OPT_BACKEND,
-       OPT_BALANCE, OPT_REDIRECT, OPT_AUTO, OPT_HPATH, OPT_HINTERVAL, OPT_MAX };
+       OPT_BALANCE, OPT_REDIRECT, OPT_AUTO, OPT_HPATH, OPT_HINTERVAL, OPT_APP, OPT_REQUEST,
+       OPT_CLIENT_IP, OPT_MAX };
 
 static const struct option cli_options[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
@@ -191,6 +197,9 @@ static const struct option cli_options[] = {
 	{ "auto-certificate", no_argument, NULL, OPT_AUTO },
 	{ "health-path", required_argument, NULL, OPT_HPATH },
 	{ "health-interval", required_argument, NULL, OPT_HINTERVAL },
+	{ "app", required_argument, NULL, OPT_APP },
+	{ "request", required_argument, NULL, OPT_REQUEST },
+	{ "client-ip", required_argument, NULL, OPT_CLIENT_IP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -607,6 +616,101 @@ static int app_command(struct cli *c, int argc, char **argv)
 	return usage_error("unknown command 'app %s'", argv[0]);
 }
 
+/* ---- waf */
+
+static int waf_rules(struct cli *c)
+{
+	struct waf_rule *list;
+	size_t n;
+	struct error err;
+
+	if (waf_manager_rules(&c->inst, &list, &n, &err) != 0)
+		return fail(c, &err);
+	if (c->json) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, waf_rule_to_json(&list[i]));
+		print_json(json_pack("{s:o}", "rules", arr));
+	} else {
+		printf("%-7s %-6s %-7s %-6s %s\n", "ID", "ACTION", "ENABLED", "PRESET",
+		       "DESCRIPTION");
+		for (size_t i = 0; i < n; i++)
+			printf("%-7lld %-6s %-7s %-6s %s\n", list[i].id,
+			       waf_action_name(list[i].action), list[i].enabled ? "yes" : "no",
+			       list[i].preset ? "yes" : "no", list[i].description);
+	}
+	waf_rule_list_free(list, n);
+	return 0;
+}
+
+static void print_verdict(long long app_id, json_t *v)
+{
+	json_t *matches = json_object_get(v, "matches"), *m, *id;
+	char rule[24];
+	size_t i;
+
+	printf("verdict: %s (application %lld, waf %s)\n",
+	       json_string_value(json_object_get(v, "verdict")), app_id,
+	       json_string_value(json_object_get(v, "mode")));
+	if (json_array_size(matches) == 0)
+		printf("no rule matches\n");
+	json_array_foreach(matches, i, m) {
+		id = json_object_get(m, "rule_id");
+		if (json_is_integer(id))
+			snprintf(rule, sizeof(rule), "%lld", (long long)json_integer_value(id));
+		else
+			snprintf(rule, sizeof(rule), "-");
+		printf("  %-7s %-6s %-24s %s\n          matched: %s\n", rule,
+		       json_string_value(json_object_get(m, "action")),
+		       json_string_value(json_object_get(m, "target")),
+		       json_string_value(json_object_get(m, "description")),
+		       json_string_value(json_object_get(m, "excerpt")));
+	}
+}
+
+static int waf_test(struct cli *c, struct cli_opts *o)
+{
+	struct error err;
+	char field[WAF_FIELD_MAX];
+	long long app_id;
+	char *text;
+	json_t *v;
+
+	if (!o->single[OPT_APP] || !o->single[OPT_REQUEST] || o->n_positional != 0)
+		return usage_error("%s", "waf test needs --app ID and --request FILE");
+	if (parse_id(o->single[OPT_APP], &app_id) != 0)
+		return usage_error("%s", "--app needs a numeric application ID");
+	if ((text = read_file(o->single[OPT_REQUEST], &err)) == NULL)
+		return fail(c, &err);
+	v = waf_manager_test(&c->inst, app_id, text, strlen(text), o->single[OPT_CLIENT_IP], &err,
+			     field);
+	secret_free_str(text);
+	if (v == NULL)
+		return fail(c, &err);
+	if (c->json) {
+		print_json(v); /* takes v */
+	} else {
+		print_verdict(app_id, v);
+		json_decref(v);
+	}
+	return 0;
+}
+
+static int waf_command(struct cli *c, int argc, char **argv)
+{
+	struct cli_opts o;
+	int rc = parse_options(c, argc, argv, &o);
+
+	if (rc != 0)
+		return rc;
+	if (strcmp(argv[0], "rules") == 0 && o.n_positional == 0)
+		return waf_rules(c);
+	if (strcmp(argv[0], "test") == 0)
+		return waf_test(c, &o);
+	return usage_error("unknown command 'waf %s'", argv[0]);
+}
+
 /* ---- user */
 
 static int user_passwd(struct cli *c, const char *name)
@@ -644,6 +748,8 @@ static int dispatch(struct cli *c, int argc, char **argv)
 		return cert_command(c, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[0], "app") == 0)
 		return app_command(c, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[0], "waf") == 0)
+		return waf_command(c, argc - 1, argv + 1);
 	if (argc == 3 && strcmp(argv[0], "user") == 0 && strcmp(argv[1], "passwd") == 0)
 		return user_passwd(c, argv[2]);
 	return usage_error("unknown command '%s'", argv[0]);

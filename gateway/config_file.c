@@ -889,3 +889,14 @@ void config_free(struct config *cfg)
 	free(cfg->log_level);
 	memset(cfg, 0, sizeof(*cfg));
 }
+
+void config_swap_trusted_proxies(struct config *a, struct config *b)
+{
+	char **list = a->trusted_proxies;
+	size_t n = a->n_trusted_proxies;
+
+	a->trusted_proxies = b->trusted_proxies;
+	a->n_trusted_proxies = b->n_trusted_proxies;
+	b->trusted_proxies = list;
+	b->n_trusted_proxies = n;
+}

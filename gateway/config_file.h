@@ -78,6 +78,10 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 /* Release everything cfg owns and zero it. */
 void config_free(struct config *cfg);
 
+/* Exchange the trusted_proxies lists of a and b (SIGHUP reload: the old
+ * list is freed with b). */
+void config_swap_trusted_proxies(struct config *a, struct config *b);
+
 /* Parse "10s", "500ms", "5m", "2h", "30d" or a bare number of seconds into
  * milliseconds. Returns 0 or -1. */
 int config_parse_duration(const char *text, unsigned long long *ms);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -10,10 +11,16 @@
 
 #include "common/log.h"
 #include "gateway/cert_manager.h"
+#include "gateway/firewall.h"
 #include "gateway/routes.h"
 #include "gateway/sni_cache.h"
+#include "gateway/waf_manager.h"
+#include "waf/cidr.h"
+#include "waf/events.h"
 
 #define WATCH_INTERVAL_MS 250
+#define EVENT_BATCH 256
+#define PRUNE_INTERVAL_MS (3600 * 1000LL)
 
 /* A certificate parsed and unsealed by an earlier build: reused while its
  * version is unchanged, so a rebuild only decrypts what changed. */
@@ -36,6 +43,10 @@ struct control {
 	struct loaded_cert *loaded; /* sorted by id */
 	size_t n_loaded;
 	char *deployed_json;        /* last written deployed set */
+	struct firewall_rules *rules; /* the latest compiled WAF rules (a reference) */
+	struct event_queue *events; /* firewall events from the workers */
+	uint64_t events_dropped;    /* last dropped count reported */
+	long long next_prune_ms;    /* event retention */
 };
 
 static void loaded_free(struct loaded_cert *list, size_t n)
@@ -194,6 +205,64 @@ static void write_deployed(struct control *ctl)
 	ctl->deployed_json = text;
 }
 
+/* The WAF rules for the next snapshot: compiled again only when they
+ * changed. A failure keeps the previous rules (logged): rules are
+ * validated when written, and a certificate change must not wait on them.
+ * Returns a new reference, or NULL when there never were rules. */
+static struct firewall_rules *build_rules(struct control *ctl)
+{
+	struct waf_rule *list = NULL;
+	size_t n = 0;
+	json_t *arr;
+	char *fp = NULL;
+	struct firewall_rules *r;
+	struct error err;
+
+	if (waf_manager_rules(ctl->inst, &list, &n, &err) != 0) {
+		log_error("cannot load the firewall rules (keeping the previous ones): %s",
+			  err.message);
+		return firewall_rules_ref(ctl->rules);
+	}
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < n; i++)
+		json_array_append_new(arr, waf_rule_to_json(&list[i]));
+	if (arr != NULL)
+		fp = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	if (fp != NULL && ctl->rules != NULL && strcmp(fp, ctl->rules->fingerprint) == 0) {
+		r = firewall_rules_ref(ctl->rules);
+	} else if (fp != NULL && (r = firewall_rules_new(list, n, fp, &err)) != NULL) {
+		firewall_rules_unref(ctl->rules);
+		ctl->rules = firewall_rules_ref(r);
+		log_debug("firewall: %zu rules compiled", n);
+	} else {
+		log_error("cannot compile the firewall rules (keeping the previous ones): %s",
+			  fp ? err.message : "out of memory");
+		r = firewall_rules_ref(ctl->rules);
+	}
+	free(fp);
+	waf_rule_list_free(list, n);
+	return r;
+}
+
+/* trusted_proxies from the config (validated when it was read). */
+static struct cidr_set *build_trusted(const struct config *cfg)
+{
+	struct cidr_set *set;
+	struct error err;
+
+	if (cfg->n_trusted_proxies == 0 || (set = cidr_set_new()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->n_trusted_proxies; i++) {
+		const char *t = cfg->trusted_proxies[i];
+		struct cidr c;
+
+		if (cidr_parse(t, strlen(t), &c, &err) != 0 || cidr_set_add(set, &c) != 0)
+			log_error("trusted_proxies: %s is ignored", t);
+	}
+	return set;
+}
+
 int control_rebuild(struct control *ctl, struct error *err)
 {
 	struct sni_cache *sni = build_sni(ctl, err);
@@ -215,12 +284,46 @@ int control_rebuild(struct control *ctl, struct error *err)
 		return -1;
 	}
 	snap->settings = ctl->settings;
+	snap->rules = build_rules(ctl);
+	snap->trusted_proxies = build_trusted(&ctl->inst->cfg);
 	snapshot_publish(snap);
 	write_deployed(ctl);
 	store_data_version(ctl->inst->store, &ctl->data_version);
 	log_debug("published snapshot %lu: %zu certificates", snap->generation,
 		  sni_cache_count(sni));
 	return 0;
+}
+
+/* Write the workers' firewall events in batches; drop expired ones. */
+static void save_events(struct control *ctl)
+{
+	struct waf_event batch[EVENT_BATCH];
+	size_t n;
+	uint64_t dropped;
+	long long now = (long long)time(NULL) * 1000;
+	struct error err;
+
+	if (ctl->events == NULL)
+		return;
+	while ((n = event_queue_pop(ctl->events, batch, EVENT_BATCH)) > 0)
+		if (store_waf_event_insert(ctl->inst->store, batch, n, &err) != 0) {
+			log_error("%zu firewall events lost: %s", n, err.message);
+			break;
+		}
+	dropped = event_queue_dropped(ctl->events);
+	if (dropped != ctl->events_dropped) {
+		log_warn("firewall: %llu events dropped so far (queue full)",
+			 (unsigned long long)dropped);
+		ctl->events_dropped = dropped;
+	}
+	if (now >= ctl->next_prune_ms) {
+		long long gone = store_waf_event_prune(
+			ctl->inst->store, now - (long long)ctl->inst->cfg.event_retention_s * 1000, &err);
+
+		if (gone > 0)
+			log_info("firewall: %lld events older than the retention removed", gone);
+		ctl->next_prune_ms = now + PRUNE_INTERVAL_MS;
+	}
 }
 
 static void control_on_watch(evutil_socket_t fd, short what, void *arg)
@@ -231,6 +334,7 @@ static void control_on_watch(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	save_events(ctl);
 	if (store_data_version(ctl->inst->store, &version) != 0)
 		return;
 	if (version == ctl->data_version && !ctl->rebuild_requested)
@@ -274,6 +378,8 @@ void control_free(struct control *ctl)
 		backend_registry_free(ctl->registry);
 	loaded_free(ctl->loaded, ctl->n_loaded);
 	free(ctl->deployed_json);
+	save_events(ctl);
+	firewall_rules_unref(ctl->rules);
 	free(ctl);
 }
 
@@ -286,4 +392,9 @@ void control_set_settings(struct control *ctl, const struct gateway_settings *se
 {
 	ctl->settings = *settings;
 	ctl->rebuild_requested = 1;
+}
+
+void control_set_event_queue(struct control *ctl, struct event_queue *q)
+{
+	ctl->events = q;
 }

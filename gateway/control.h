@@ -29,4 +29,10 @@ void control_request_rebuild(struct control *ctl);
  * requests. */
 void control_set_settings(struct control *ctl, const struct gateway_settings *settings);
 
+/* The queue the workers put firewall events on: drained to the database
+ * at every watch tick (and at control_free). Events older than
+ * [storage] event_retention are removed hourly. */
+struct event_queue;
+void control_set_event_queue(struct control *ctl, struct event_queue *q);
+
 #endif

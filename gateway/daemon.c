@@ -25,8 +25,12 @@
 #include "gateway/instance.h"
 #include "gateway/tls.h"
 #include "gateway/worker.h"
+#include "waf/events.h"
+#include "waf/ratelimit.h"
 
 #define MAX_WORKERS 256
+#define RATE_LIMIT_KEYS (64 * 1024) /* clients tracked at once (2 MiB or so) */
+#define EVENT_QUEUE_SIZE 8192       /* firewall events between two 250 ms drains */
 #define TICKET_ROTATE_SECONDS 3600
 
 struct daemon {
@@ -60,6 +64,7 @@ static void settings_from_config(const struct config *cfg, struct gateway_settin
 	s->idle_timeout_ms = cfg->idle_timeout_ms;
 	s->backend_connect_timeout_ms = cfg->backend_connect_timeout_ms;
 	s->backend_timeout_ms = cfg->backend_timeout_ms;
+	s->waf_body_limit = cfg->waf_body_limit;
 	s->https_port = sa->sa_family == AF_INET6
 				? ntohs(((const struct sockaddr_in6 *)sa)->sin6_port)
 				: ntohs(((const struct sockaddr_in *)sa)->sin_port);
@@ -173,6 +178,10 @@ static void daemon_on_hup(evutil_socket_t sig, short what, void *arg)
 	free(d->inst.cfg.default_certificate);
 	d->inst.cfg.default_certificate = cfg.default_certificate;
 	cfg.default_certificate = NULL;
+	/* firewall settings: published with the next snapshot */
+	config_swap_trusted_proxies(&d->inst.cfg, &cfg);
+	d->inst.cfg.waf_body_limit = cfg.waf_body_limit;
+	d->inst.cfg.event_retention_s = cfg.event_retention_s;
 	settings_from_config(&d->inst.cfg, &settings);
 	control_set_settings(d->ctl, &settings);
 	config_free(&cfg);
@@ -268,7 +277,15 @@ static int daemon_start(struct daemon *d, struct error *err)
 	if (d->base == NULL || d->shared.ssl_ctx == NULL || tls_rotate_ticket_keys() != 0)
 		return -1;
 	settings_from_config(&d->inst.cfg, &settings);
+	d->shared.limiter = rate_limiter_new(RATE_LIMIT_KEYS);
+	d->shared.events = event_queue_new(EVENT_QUEUE_SIZE);
+	if (d->shared.limiter == NULL || d->shared.events == NULL) {
+		error_set(err, "internal", "%s", "out of memory");
+		return -1;
+	}
 	d->ctl = control_new(&d->inst, d->base, &settings, err);
+	if (d->ctl != NULL)
+		control_set_event_queue(d->ctl, d->shared.events);
 	/* the first snapshot is published before any port opens */
 	if (d->ctl == NULL || control_rebuild(d->ctl, err) != 0)
 		return -1;
@@ -305,7 +322,9 @@ static void daemon_stop(struct daemon *d)
 	snapshot_shutdown();
 	admin_server_free(d->admin);
 	acme_client_free(d->acme);
-	control_free(d->ctl);
+	control_free(d->ctl); /* writes the last firewall events */
+	event_queue_free(d->shared.events);
+	rate_limiter_free(d->shared.limiter);
 	challenge_clear();
 	if (d->shared.ssl_ctx != NULL)
 		SSL_CTX_free(d->shared.ssl_ctx);

@@ -1,6 +1,10 @@
 #include "gateway/model_json.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "waf/events.h"
 
 const char *model_source_label(const char *source)
 {
@@ -93,6 +97,71 @@ static json_t *backends_json(const struct store_app *a)
 	return arr;
 }
 
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), 0 when the
+ * bytes there are not one (overlong forms and surrogates included). */
+static size_t utf8_seq(const unsigned char *s)
+{
+	size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+				     : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+				     : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+json_t *model_text_json(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	json_t *j = json_string((const char *)p);
+	char *clean, *o;
+
+	if (j != NULL)
+		return j;
+	clean = malloc(3 * strlen((const char *)p) + 1);
+	if (clean == NULL)
+		return NULL;
+	for (o = clean; *p != '\0';) {
+		size_t n = utf8_seq(p);
+
+		if (n == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD */
+			o += 3;
+			p++;
+			continue;
+		}
+		memcpy(o, p, n);
+		o += n;
+		p += n;
+	}
+	*o = '\0';
+	j = json_string(clean);
+	free(clean);
+	return j;
+}
+
+/* The firewall settings of SPEC section 6 from a stored options_json into
+ * o (stored normalized; a row older than them prints the defaults). */
+static void waf_settings_json(json_t *o, const char *options_json)
+{
+	json_t *opts = json_loads(options_json ? options_json : "{}", 0, NULL);
+	json_t *mode = json_object_get(opts, "waf"), *rl = json_object_get(opts, "rate_limit");
+	const char *lists[] = { "ip_allow", "ip_deny" };
+
+	json_object_set_new(o, "waf", json_is_string(mode) ? json_copy(mode) : json_string("off"));
+	json_object_set_new(o, "rate_limit", json_is_object(rl) ? json_deep_copy(rl) : json_null());
+	for (size_t i = 0; i < 2; i++) {
+		json_t *l = json_object_get(opts, lists[i]);
+
+		json_object_set_new(o, lists[i], json_is_array(l) ? json_deep_copy(l) : json_array());
+	}
+	json_decref(opts);
+}
+
 json_t *model_app_json(const struct store_app *a, long long certificate_id)
 {
 	json_t *o = json_object();
@@ -113,6 +182,35 @@ json_t *model_app_json(const struct store_app *a, long long certificate_id)
 		json_object_set_new(o, "health_check", json_null());
 	json_object_set_new(o, "certificate_id",
 			    certificate_id ? json_integer(certificate_id) : json_null());
+	waf_settings_json(o, a->options_json);
+	return o;
+}
+
+json_t *model_event_json(const struct waf_event *e)
+{
+	char when[48];
+	time_t secs = (time_t)(e->time_ms / 1000);
+	struct tm tm;
+	size_t n;
+	json_t *o = json_object();
+
+	gmtime_r(&secs, &tm);
+	n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + n, sizeof(when) - n, ".%03dZ", (int)(e->time_ms % 1000));
+	json_object_set_new(o, "id", model_text_json(e->ref));
+	json_object_set_new(o, "time", json_string(when));
+	json_object_set_new(o, "application_id", e->app_id ? json_integer(e->app_id) : json_null());
+	json_object_set_new(o, "kind",
+			    json_string(e->kind < WAF_EVENT_KIND_MAX
+						? waf_event_kind_name((enum waf_event_kind)e->kind)
+						: "waf"));
+	json_object_set_new(o, "rule_id", e->rule_id ? json_integer(e->rule_id) : json_null());
+	json_object_set_new(o, "action", json_string(e->blocked ? "block" : "log"));
+	json_object_set_new(o, "client_ip", model_text_json(e->client_ip));
+	json_object_set_new(o, "target", model_text_json(e->target));
+	json_object_set_new(o, "method", model_text_json(e->method));
+	json_object_set_new(o, "path", model_text_json(e->path));
+	json_object_set_new(o, "excerpt", model_text_json(e->excerpt));
 	return o;
 }
 

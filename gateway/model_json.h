@@ -20,8 +20,23 @@ void model_time_iso(time_t t, char out[32]);
 /* A CERT object (new reference; never contains key material). */
 json_t *model_cert_json(const struct cert_view *v);
 
-/* An application object; certificate_id 0 prints null. New reference. */
+/* A JSON string of s; bytes that are not UTF-8 (a request can carry
+ * anything) become U+FFFD. New reference. */
+json_t *model_text_json(const char *s);
+
+/* An application object, with the firewall settings of SPEC section 6
+ * from its options_json (defaults for those not stored); certificate_id 0
+ * prints null. New reference. */
 json_t *model_app_json(const struct store_app *a, long long certificate_id);
+
+struct waf_event;
+
+/* An EVENT object (GET /api/v1/events):
+ * {"id":"<ref>","time":"2026-11-30T10:00:00.123Z","application_id":1,
+ *  "kind":"waf"|"rate_limit"|"ip_deny","rule_id":1001|null,
+ *  "action":"block"|"log","client_ip","target","method","path","excerpt"}.
+ * New reference. */
+json_t *model_event_json(const struct waf_event *e);
 
 /* {"error":{"code":...,"message":...}} (new reference). */
 json_t *model_error_json(const struct error *err);

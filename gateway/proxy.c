@@ -18,12 +18,12 @@
 #include "gateway/access_log.h"
 #include "gateway/challenge.h"
 #include "gateway/cio.h"
+#include "gateway/firewall.h"
 #include "gateway/sni_cache.h"
 #include "gateway/snapshot.h"
 #include "gateway/tls.h"
 
 #define READ_CHUNK_LIMIT (HTTP1_MAX_REQUEST_LINE + HTTP1_MAX_HEAD + 16)
-#define CLIENT_READ_MAX (64 * 1024)
 
 static void conn_on_read(struct cio *io, void *arg);
 static void conn_on_write(struct cio *io, void *arg);
@@ -126,7 +126,7 @@ void proxy_accept(struct worker *w, int fd, const struct sockaddr *sa, int salen
 	cio_setcb(c->io, conn_on_read, conn_on_write, conn_on_event, c);
 	/* bounds what a client can queue (a pipelined request while one is
 	 * proxied, body bytes before the backend is connected) */
-	cio_set_read_max(c->io, CLIENT_READ_MAX);
+	cio_set_read_max(c->io, PROXY_CLIENT_READ_MAX);
 	cio_read(c->io, 1);
 	arm_timer(c, tls ? c->snap->settings.header_timeout_ms : c->snap->settings.idle_timeout_ms);
 }
@@ -176,7 +176,7 @@ static void log_request(struct conn *c)
 	ref = http1_find_header(c->req->headers, c->req->n_headers, "referer");
 	ua = http1_find_header(c->req->headers, c->req->n_headers, "user-agent");
 	memset(&e, 0, sizeof(e));
-	e.client_ip = c->peer_ip;
+	e.client_ip = c->client_ip[0] ? c->client_ip : c->peer_ip;
 	e.when = time(NULL);
 	e.method = c->req->method;
 	e.method_len = c->req->method_len;
@@ -242,6 +242,7 @@ void proxy_request_done(struct conn *c)
 	c->resp_started = 0;
 	c->retries = 0;
 	c->req_body_started = 0;
+	c->continue_sent = 0;
 	cio_set_write_low(c->io, 0);
 	if (c->read_paused) {
 		c->read_paused = 0;
@@ -373,6 +374,8 @@ void proxy_dispatch(struct conn *c)
 		redirect_https(c);
 		return;
 	}
+	if (!firewall_check(c))
+		return; /* answered, or waiting for the body part to inspect */
 	c->state = CONN_PROXY;
 	upstream_start(c);
 }
@@ -402,6 +405,7 @@ static void take_head(struct conn *c, size_t head_len)
 	if (!c->req->keep_alive)
 		c->close_after = 1;
 	evtimer_del(c->timer);
+	firewall_client_ip(c);
 	proxy_dispatch(c);
 }
 
@@ -444,6 +448,9 @@ static void conn_on_read(struct cio *io, void *arg)
 	case CONN_IDLE:
 	case CONN_HEAD:
 		read_head(c);
+		break;
+	case CONN_INSPECT:
+		firewall_on_body(c);
 		break;
 	case CONN_PROXY:
 	case CONN_TUNNEL:
@@ -494,7 +501,7 @@ static void conn_on_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->state == CONN_HEAD) {
+	if (c->state == CONN_HEAD || c->state == CONN_INSPECT) {
 		respond_error(c, 408, 1);
 		return;
 	}

@@ -13,15 +13,21 @@
 #include "gateway/http1.h"
 #include "gateway/routes.h"
 #include "gateway/worker.h"
+#include "waf/cidr.h"
 
 struct cio;
 struct event;
 struct snapshot;
 
+/* What a client may have buffered beyond the request being served (a
+ * pipelined request, body bytes before the backend is connected). */
+#define PROXY_CLIENT_READ_MAX (64 * 1024)
+
 enum conn_state {
 	CONN_HANDSHAKE, /* TLS handshake in progress */
 	CONN_IDLE,      /* keep-alive, waiting for the next request */
 	CONN_HEAD,      /* reading a request head */
+	CONN_INSPECT,   /* waiting for the body part the WAF inspects */
 	CONN_PROXY,     /* request sent or being sent, response being relayed */
 	CONN_TUNNEL,    /* after 101 Switching Protocols */
 	CONN_CLOSING,   /* flushing the last bytes, then close */
@@ -35,6 +41,8 @@ struct conn {
 	struct snapshot *snap;    /* held for the connection's life */
 	struct sockaddr_storage peer;
 	char peer_ip[64];
+	struct ip_addr client_addr; /* the current request's client (trusted_proxies) */
+	char client_ip[64];       /* its text: logs, events, X-Forwarded-For */
 	struct event *timer;      /* handshake, header and idle timeouts */
 	enum conn_state state;
 	int close_after;          /* close once the current response is written */
@@ -51,6 +59,7 @@ struct conn {
 	struct http1_chunked req_chunked;
 	int req_done;             /* the whole request body was forwarded */
 	int req_body_started;     /* a body byte left for the backend (no retry) */
+	int continue_sent;        /* "100 Continue" already sent (body inspection) */
 	int retries;
 	uint64_t start_us;
 

@@ -515,6 +515,7 @@ static void app_clear(struct route_app *a)
 	free(a->backends);
 	free(a->client_ip_header);
 	free(a->schedule);
+	waf_app_policy_clear(&a->waf);
 }
 
 static const char *app_name(const struct store_app *s)
@@ -610,6 +611,11 @@ static int app_build(struct route_app *a, const struct store_app *s,
 								  : "X-Forwarded-For");
 	if (a->name == NULL || a->client_ip_header == NULL)
 		return -1;
+	/* options are validated when written: a bad stored value (a hand-edited
+	 * database) leaves the firewall off for this application, loudly */
+	if (waf_app_policy_parse(s->options_json, &a->waf, err) != 0)
+		log_error("application %s: firewall settings ignored: %s", app_name(s),
+			  err->message);
 	rc = copy_domains(a, s, err);
 	if (rc == 0)
 		rc = copy_backends(a, s, reg, err);

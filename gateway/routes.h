@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "gateway/store.h"
+#include "waf/app_policy.h"
 
 struct event_base;
 
@@ -59,6 +60,7 @@ struct route_app {
 	int https_redirect;
 	int auto_certificate;
 	char *client_ip_header;      /* header that carries the client IP to backends */
+	struct waf_app_policy waf;   /* firewall mode, rate limit, IP lists (SPEC 6) */
 	/* round robin / weighted: a precomputed smooth schedule of backend
 	 * indexes and an atomic cursor shared by all workers */
 	unsigned *schedule;

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "gateway/firewall.h"
 #include "gateway/routes.h"
 #include "gateway/sni_cache.h"
 
@@ -39,6 +40,8 @@ void snapshot_unref(struct snapshot *s)
 		return;
 	sni_cache_free(s->sni);
 	route_table_free(s->routes);
+	firewall_rules_unref(s->rules);
+	cidr_set_free(s->trusted_proxies);
 	free(s);
 }
 

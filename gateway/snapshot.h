@@ -7,9 +7,12 @@
 #define POSTERN_GATEWAY_SNAPSHOT_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 struct sni_cache;
 struct route_table;
+struct firewall_rules;
+struct cidr_set;
 
 /* Settings from the config file that workers use per connection; a SIGHUP
  * reload publishes new ones with the next snapshot (new connections see
@@ -20,6 +23,7 @@ struct gateway_settings {
 	unsigned backend_connect_timeout_ms;
 	unsigned backend_timeout_ms;
 	int https_port; /* for redirects to HTTPS */
+	size_t waf_body_limit; /* request body bytes the WAF inspects */
 };
 
 struct snapshot {
@@ -27,6 +31,8 @@ struct snapshot {
 	unsigned long generation;  /* set by snapshot_publish */
 	struct sni_cache *sni;     /* owned */
 	struct route_table *routes; /* owned */
+	struct firewall_rules *rules; /* compiled WAF rules: a reference (NULL: none) */
+	struct cidr_set *trusted_proxies; /* owned; NULL when empty */
 	struct gateway_settings settings;
 };
 

@@ -110,6 +110,37 @@ static const char *const migrations[] = {
 	" action TEXT NOT NULL,"
 	" target TEXT NOT NULL DEFAULT '',"
 	" detail TEXT NOT NULL DEFAULT '');",
+	/* 2: the application firewall. Custom rule ids start above the
+	 * preset range (WAF_FIRST_CUSTOM_ID = 100000) and, like every other
+	 * id, are never reused. Events are written by the control thread in
+	 * batches and pruned by age; they are looked up newest first by time,
+	 * by application, by rule and by the reference on a 403 page. */
+	"CREATE TABLE waf_rules ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" rule_json TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL);"
+	"INSERT INTO sqlite_sequence (name, seq) VALUES ('waf_rules', 100000);"
+	"CREATE TABLE waf_preset_state ("
+	" rule_id INTEGER PRIMARY KEY,"
+	" enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)));"
+	"CREATE TABLE waf_events ("
+	" id INTEGER PRIMARY KEY,"
+	" ref TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" application_id INTEGER,"
+	" rule_id INTEGER,"
+	" kind TEXT,"
+	" blocked INTEGER,"
+	" client_ip TEXT,"
+	" target TEXT,"
+	" method TEXT,"
+	" path TEXT,"
+	" excerpt TEXT);"
+	"CREATE INDEX waf_events_time ON waf_events (time_ms);"
+	"CREATE INDEX waf_events_app_time ON waf_events (application_id, time_ms);"
+	"CREATE INDEX waf_events_rule_time ON waf_events (rule_id, time_ms);"
+	"CREATE INDEX waf_events_ref ON waf_events (ref);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

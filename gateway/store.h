@@ -241,4 +241,57 @@ int store_audit_add(struct store *st, const struct store_actor *who, const char 
 int store_audit_list(struct store *st, int limit, struct store_audit **list, size_t *n,
 		     struct error *err);
 
+/* ---- application firewall (gateway/store_waf.c) */
+
+struct waf_rule;
+struct waf_event;
+
+/* Custom rules (ids from WAF_FIRST_CUSTOM_ID + 1), each stored as its
+ * RULE object. All of them, decoded (waf_rule_from_json) and ordered by
+ * id; *list is malloc'd (NULL when n is 0), free with waf_rule_list_free.
+ * A stored rule that no longer decodes is an error naming it. */
+int store_waf_rule_list(struct store *st, struct waf_rule **list, size_t *n, struct error *err);
+/* 0 and *out (free with waf_rule_free), or -1 (not_found). */
+int store_waf_rule_get(struct store *st, long long id, struct waf_rule *out, struct error *err);
+/* Insert r with a new id (r->id is ignored, then set on return). */
+int store_waf_rule_insert(struct store *st, struct waf_rule *r, const struct store_actor *who,
+			  struct error *err);
+/* Replace custom rule r->id. not_found. */
+int store_waf_rule_update(struct store *st, const struct waf_rule *r,
+			  const struct store_actor *who, struct error *err);
+int store_waf_rule_delete(struct store *st, long long id, const struct store_actor *who,
+			  struct error *err);
+
+/* Enable or disable preset rule id (the caller checks that it is one). */
+int store_waf_preset_set(struct store *st, long long id, int enabled,
+			 const struct store_actor *who, struct error *err);
+/* The ids of the disabled preset rules, ascending; *ids malloc'd (NULL
+ * when n is 0), the caller frees it. */
+int store_waf_preset_disabled(struct store *st, long long **ids, size_t *n, struct error *err);
+
+/* Record events in one transaction (no audit rows: they are not changes
+ * made by a person). A rule_id or app_id of 0 is stored as NULL. */
+int store_waf_event_insert(struct store *st, const struct waf_event *ev, size_t n,
+			   struct error *err);
+
+#define STORE_EVENTS_DEFAULT 100
+#define STORE_EVENTS_MAX 1000
+
+/* What store_waf_event_query returns; 0 (or kind -1) means "any". */
+struct store_event_filter {
+	long long app_id;
+	long long rule_id;
+	int kind;          /* enum waf_event_kind, or -1 */
+	long long since_ms; /* events at or after this time */
+	int limit;         /* 0: STORE_EVENTS_DEFAULT; at most STORE_EVENTS_MAX */
+};
+
+/* Events matching f, newest first. *list malloc'd (NULL when n is 0), the
+ * caller frees it. */
+int store_waf_event_query(struct store *st, const struct store_event_filter *f,
+			  struct waf_event **list, size_t *n, struct error *err);
+/* Delete the events older than before_ms, a few thousand per transaction
+ * so other writers are not held up. Returns the number deleted, or -1. */
+long long store_waf_event_prune(struct store *st, long long before_ms, struct error *err);
+
 #endif

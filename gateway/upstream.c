@@ -112,14 +112,15 @@ static void write_request_head(struct upstream *up, struct evbuffer *out)
 		add_str(out, "Connection: upgrade\r\n");
 		add_field(out, "Upgrade", upg->value, upg->value_len);
 	}
-	/* The client address is the TCP peer: what a client claims in its own
-	 * X-Forwarded-For is not passed on (SPEC 6: trusted_proxies). */
-	add_field(out, "X-Forwarded-For", c->peer_ip, strlen(c->peer_ip));
+	/* The client address is the TCP peer, or what a trusted proxy says
+	 * (SPEC 6): what a client claims in its own X-Forwarded-For is not
+	 * passed on. */
+	add_field(out, "X-Forwarded-For", c->client_ip, strlen(c->client_ip));
 	add_str(out, c->ssl ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
 	if (r->host != NULL)
 		add_field(out, "X-Forwarded-Host", r->host, r->host_len);
 	if (strcasecmp(ip_header, "X-Forwarded-For") != 0)
-		add_field(out, ip_header, c->peer_ip, strlen(c->peer_ip));
+		add_field(out, ip_header, c->client_ip, strlen(c->client_ip));
 	evbuffer_add(out, "\r\n", 2);
 }
 
@@ -410,7 +411,7 @@ static void on_connected(struct upstream *up)
 
 	up->connected = 1;
 	up_active(up);
-	if (c->req->expect_continue && !c->req_done && !c->req_body_started)
+	if (c->req->expect_continue && !c->req_done && !c->req_body_started && !c->continue_sent)
 		evbuffer_add_printf(cio_output(c->io), "HTTP/1.1 100 Continue\r\n\r\n");
 	upstream_pump_request(c);
 }

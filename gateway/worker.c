@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "gateway/access_log.h"
+#include "gateway/firewall.h"
 #include "gateway/proxy.h"
 #include "gateway/snapshot.h"
 
@@ -116,6 +117,8 @@ static void *worker_main(void *arg)
 	event_base_dispatch(w->base);
 	access_log_flush_thread();
 	snapshot_thread_release();
+	firewall_thread_release();
+	waf_thread_release();
 	return NULL;
 }
 

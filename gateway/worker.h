@@ -18,6 +18,8 @@ struct evconnlistener;
 struct event;
 struct conn;
 struct upstream;
+struct rate_limiter;
+struct event_queue;
 
 /* Counters every worker adds to, read by the status page and metrics. */
 struct gateway_stats {
@@ -33,6 +35,10 @@ struct gateway_shared {
 	SSL_CTX *ssl_ctx;
 	struct gateway_stats stats;
 	atomic_int draining;
+	struct rate_limiter *limiter; /* flood protection counters, all workers */
+	struct event_queue *events;   /* firewall events for the control thread */
+	atomic_ullong waf_blocked;    /* requests refused by the WAF or an IP list */
+	atomic_ullong rate_limited;   /* requests refused by a rate limit */
 };
 
 struct worker {

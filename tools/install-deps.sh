@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 build="build-essential autoconf automake pkg-config libssl-dev libevent-dev \
 libsqlite3-dev libsodium-dev libpcre2-dev libjansson-dev openssl"
-test="python3 sqlite3 curl clang libclang-rt-14-dev prometheus chromium pebble"
+test="python3 sqlite3 curl clang libclang-rt-14-dev prometheus chromium pebble sqlmap"
 # The browser tests (tests/browser) need Node.js with npm; keep one that is
 # already installed (it may not be Debian's, and Debian's npm would clash).
 command -v npm >/dev/null 2>&1 || test="$test nodejs npm"

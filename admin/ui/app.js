@@ -4,7 +4,7 @@ import { signIn, signOut, signedIn, currentUser, onUnauthorized, restoreSession 
 import { h, replace, field, formError, showFormError, busy, notify, clearToasts } from './dom.js';
 import { renderCertificates } from './certs.js';
 import { renderApplications, renderApplicationEditor } from './apps.js';
-import { renderStatus, renderAudit, renderAccount } from './pages.js';
+import { renderStatus, renderAudit, renderAccount, renderFirewall, renderEvents } from './pages.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -15,13 +15,16 @@ const ROUTES = [
 	[/^\/applications$/, 'applications', () => renderApplications(main)],
 	[/^\/applications\/new$/, 'applications', () => renderApplicationEditor(main, null)],
 	[/^\/applications\/(\d+)$/, 'applications', (m) => renderApplicationEditor(main, Number(m[1]))],
+	[/^\/firewall$/, 'firewall', () => renderFirewall(main)],
+	[/^\/events$/, 'events', () => renderEvents(main)],
 	[/^\/status$/, 'status', () => renderStatus(main)],
 	[/^\/audit$/, 'audit', () => renderAudit(main)],
 	[/^\/account$/, 'account', () => renderAccount(main)],
 ];
 
 const TITLES = {
-	certificates: 'Certificates', applications: 'Applications', status: 'Status',
+	certificates: 'Certificates', applications: 'Applications', firewall: 'Firewall',
+	events: 'Events', status: 'Status',
 	audit: 'Audit log', account: 'Account',
 };
 

@@ -2,10 +2,20 @@
 // domain) and the editor.
 import { api } from './api.js';
 import { loadCertificates } from './certs.js';
+import { modeBadge } from './waf.js';
 import {
 	h, replace, uid, badge, notify, confirmDialog, field, setFieldError, clearErrors, formError,
 	showFormError, busy, pageHead, liveClear,
 } from './dom.js';
+
+const WAF_MODES = [
+	['off', 'Off', 'No rule runs.'],
+	['detect', 'Detect', 'Matching requests go through and are recorded as events.'],
+	['block', 'Block', 'Matching requests get 403 and are recorded as events.'],
+];
+
+const RATE_DEFAULT = { requests: 100, per_seconds: 10, burst: 20, key: 'ip', block_seconds: 60,
+	action: 'block' };
 
 const BALANCE = [
 	['round_robin', 'Round robin', 'each backend in turn'],
@@ -92,7 +102,7 @@ export async function renderApplications(main) {
 		h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive' },
 			h('caption', { class: 'visually-hidden' }, 'Applications'),
 			h('thead', {}, h('tr', {},
-				['Name', 'Domains and certificates', 'Backends', 'Balance', 'HTTPS redirect']
+				['Name', 'Domains and certificates', 'Backends', 'Balance', 'HTTPS redirect', 'WAF']
 					.map((t) => h('th', { scope: 'col' }, t)),
 				h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
 			h('tbody', {}, apps.map((a) => appRow(a, certs)))));
@@ -110,6 +120,10 @@ function appRow(a, certs) {
 				a.balance === 'weighted' ? h('span', { class: 'muted' }, ` × ${b.weight}`) : null)))),
 		h('td', { 'data-label': 'Balance' }, label),
 		h('td', { 'data-label': 'HTTPS redirect' }, a.https_redirect ? 'Yes' : 'No'),
+		h('td', { 'data-label': 'WAF', 'data-col': 'waf' }, modeBadge(a.waf),
+			a.rate_limit ? h('span', { class: 'badge badge-plain badge-grey waf-extra',
+				title: `At most ${a.rate_limit.requests} requests per ${a.rate_limit.per_seconds} s` },
+			'Rate limit') : null),
 		h('td', { 'data-label': 'Actions', class: 'actions' },
 			h('a', { class: 'btn btn-small', href: `#/applications/${a.id}`,
 				'aria-label': `Edit ${a.name}` }, 'Edit'),
@@ -178,6 +192,14 @@ function renumber(list) {
 function fieldFor(err) {
 	if (err.field)
 		return err.field.split(/[[.]/)[0]; // "backends[1].url" -> backends
+	if (/rate.?limit/i.test(err.message))
+		return 'rate_limit';
+	if (/\bip_allow\b/i.test(err.message))
+		return 'ip_allow';
+	if (/\bip_deny\b/i.test(err.message))
+		return 'ip_deny';
+	if (/\bwaf\b/i.test(err.message))
+		return 'waf';
 	if (err.status === 409 || /domain/i.test(err.message))
 		return 'domains';
 	if (/backend|url/i.test(err.message))
@@ -199,7 +221,8 @@ export async function renderApplicationEditor(main, id) {
 	]);
 	const a = app || { name: '', domains: [], backends: [{ url: '', weight: 1 }],
 		balance: 'round_robin', https_redirect: true, auto_certificate: false,
-		client_ip_header: 'X-Forwarded-For', health_check: null };
+		client_ip_header: 'X-Forwarded-For', health_check: null, waf: 'off', rate_limit: null,
+		ip_allow: [], ip_deny: [] };
 	const c = {
 		name: h('input', { type: 'text', value: a.name, autocomplete: 'off', maxlength: '64' }),
 		domains: h('textarea', { rows: '3', class: 'mono', spellcheck: 'false',
@@ -234,6 +257,7 @@ export async function renderApplicationEditor(main, id) {
 	};
 	c.hcOn.addEventListener('change', syncHc);
 	syncHc();
+	const fw = firewallControls(a);
 	const submit = h('button', { type: 'submit', class: 'btn btn-primary' },
 		id ? 'Save changes' : 'Create application');
 	const form = h('form', { class: 'form form-page', novalidate: true },
@@ -264,6 +288,7 @@ export async function renderApplicationEditor(main, id) {
 				'backend and takes failing ones out of rotation.'),
 			hcFields,
 			h('p', { class: 'field-error', 'data-error-for': 'health_check', hidden: true })),
+		fw.section,
 		formError(),
 		h('div', { class: 'form-actions' },
 			id ? h('button', { type: 'button', class: 'btn btn-danger-quiet btn-delete',
@@ -273,7 +298,7 @@ export async function renderApplicationEditor(main, id) {
 	liveClear(form);
 	form.addEventListener('submit', (ev) => {
 		ev.preventDefault();
-		save(form, c, backends, id, submit);
+		save(form, c, backends, id, submit, fw, app);
 	});
 	replace(main, pageHead(id ? `Edit ${a.name}` : 'New application'), form);
 	if (!id)
@@ -292,7 +317,7 @@ function domainsOf(text) {
 	return text.split(/[\s,]+/).map((d) => d.trim()).filter(Boolean);
 }
 
-async function save(form, c, backends, id, submit) {
+async function save(form, c, backends, id, submit, fw, loaded) {
 	clearErrors(form);
 	const body = {
 		name: c.name.value.trim(),
@@ -308,9 +333,17 @@ async function save(form, c, backends, id, submit) {
 		health_check: c.hcOn.checked ?
 			{ path: c.hcPath.value.trim(), interval_s: Number(c.hcInterval.value) || 10 } : null,
 	};
+	const firewall = fw.read();
+	// Sent when postern reported the fields (it knows them) or when they
+	// differ from the defaults; a new application with the defaults leaves
+	// them out.
+	if ((loaded && 'waf' in loaded) || firewall.waf !== 'off' || firewall.rate_limit ||
+		firewall.ip_allow.length || firewall.ip_deny.length)
+		Object.assign(body, firewall);
 	const missing = [['name', !body.name, 'Give the application a name.'],
 		['domains', !body.domains.length, 'Enter at least one domain.'],
 		['backends', !body.backends.length, 'Enter at least one backend URL.']];
+	missing.push(...fw.check());
 	let first = null;
 	for (const [name, bad, msg] of missing) {
 		if (bad) {
@@ -330,7 +363,8 @@ async function save(form, c, backends, id, submit) {
 		window.location.hash = '#/applications';
 	} catch (err) {
 		done();
-		const name = fieldFor(err);
+		const exact = err.field && form.querySelector(`[data-field="${err.field}"]`);
+		const name = exact ? err.field : fieldFor(err);
 		if (name && form.querySelector(`[data-field="${name}"]`)) {
 			setFieldError(form, name, err.message);
 			focusField(form, name);
@@ -342,7 +376,115 @@ async function save(form, c, backends, id, submit) {
 
 function focusField(form, name) {
 	const box = form.querySelector(`[data-field="${name}"]`);
-	const control = box && box.querySelector('input, textarea, select');
+	const control = box && (box.querySelector('[aria-invalid="true"]') ||
+		box.querySelector('input:not(:disabled), textarea, select'));
 	if (control)
 		control.focus();
+}
+
+function cidrsOf(text) {
+	return text.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+}
+
+function numberInput(value, min, max) {
+	return h('input', { type: 'number', min: String(min), max: String(max), step: '1',
+		value: String(value), class: 'num-input', inputmode: 'numeric' });
+}
+
+// The "Firewall" part of the editor (SPEC 6): WAF mode, rate limit and
+// the IP lists. Returns {section, read(), check()}.
+function firewallControls(a) {
+	const rl = a.rate_limit || RATE_DEFAULT;
+	const modeName = uid('waf');
+	const mode = a.waf || 'off';
+	const modeHint = h('p', { class: 'hint', id: `${modeName}-hint` });
+	const modes = h('div', { class: 'field', 'data-field': 'waf' },
+		h('fieldset', { class: 'segmented', 'aria-describedby': `${modeName}-hint` },
+			h('legend', {}, 'Firewall rules'),
+			WAF_MODES.map(([v, label]) => h('div', { class: 'segment' },
+				h('input', { type: 'radio', name: modeName, id: `${modeName}-${v}`, value: v,
+					checked: v === mode, 'data-role': 'waf' }),
+				h('label', { for: `${modeName}-${v}` }, label)))),
+		modeHint,
+		h('p', { class: 'field-error', 'data-error-for': 'waf', hidden: true }));
+	const syncMode = () => {
+		const v = modes.querySelector('input:checked').value;
+		modeHint.textContent = `${WAF_MODES.find(([k]) => k === v)[2]} The rules are on the ` +
+			'Firewall page.';
+	};
+	modes.addEventListener('change', syncMode);
+	syncMode();
+	const c = {
+		on: h('input', { type: 'checkbox', checked: Boolean(a.rate_limit), 'data-role': 'rl-on' }),
+		requests: numberInput(rl.requests, 1, 1000000),
+		per: numberInput(rl.per_seconds, 1, 86400),
+		burst: numberInput(rl.burst, 0, 1000000),
+		block: numberInput(rl.block_seconds, 0, 86400),
+		key: h('select', { value: rl.key },
+			h('option', { value: 'ip' }, 'Client IP'),
+			h('option', { value: 'ip_path' }, 'Client IP and path')),
+		action: h('select', { value: rl.action },
+			h('option', { value: 'block' }, 'Block (429)'),
+			h('option', { value: 'log' }, 'Log only')),
+		allow: h('textarea', { rows: '3', class: 'mono', spellcheck: 'false',
+			placeholder: '10.0.0.0/8\n2001:db8::/32' }),
+		deny: h('textarea', { rows: '3', class: 'mono', spellcheck: 'false',
+			placeholder: '203.0.113.0/24' }),
+	};
+	c.key.value = rl.key;
+	c.action.value = rl.action;
+	c.allow.value = (a.ip_allow || []).join('\n');
+	c.deny.value = (a.ip_deny || []).join('\n');
+	const rlFields = h('div', { class: 'rate-fields' },
+		field({ label: 'Requests', control: c.requests, name: 'rate_limit.requests' }),
+		field({ label: 'Per seconds', control: c.per, name: 'rate_limit.per_seconds' }),
+		field({ label: 'Burst', control: c.burst, name: 'rate_limit.burst' }),
+		field({ label: 'Count per', control: c.key, name: 'rate_limit.key' }),
+		field({ label: 'Block seconds', control: c.block, name: 'rate_limit.block_seconds' }),
+		field({ label: 'Action', control: c.action, name: 'rate_limit.action' }));
+	const syncRl = () => {
+		for (const el of rlFields.querySelectorAll('input, select'))
+			el.disabled = !c.on.checked;
+		rlFields.classList.toggle('is-off', !c.on.checked);
+	};
+	c.on.addEventListener('change', syncRl);
+	syncRl();
+	const section = h('fieldset', { class: 'group firewall-group', id: 'firewall' },
+		h('legend', {}, 'Firewall'),
+		modes,
+		h('div', { class: 'subgroup', 'data-field': 'rate_limit' },
+			checkbox(c.on, 'Rate limit', 'A client that sends more than the limit (plus the burst) ' +
+				'gets 429 and is refused for the block time.'),
+			rlFields,
+			h('p', { class: 'field-error', 'data-error-for': 'rate_limit', hidden: true })),
+		h('div', { class: 'ip-lists' },
+			field({ label: 'IP allow list', control: c.allow, name: 'ip_allow', optional: true,
+				hint: 'One CIDR per line. These clients skip the rules and the rate limit.' }),
+			field({ label: 'IP deny list', control: c.deny, name: 'ip_deny', optional: true,
+				hint: 'One CIDR per line. These clients get 403, before anything else.' })));
+	const num = (el) => Number(el.value);
+	return {
+		section,
+		read: () => ({
+			waf: section.querySelector('[data-role=waf]:checked').value,
+			rate_limit: c.on.checked ? {
+				requests: num(c.requests), per_seconds: num(c.per), burst: num(c.burst),
+				key: c.key.value, block_seconds: num(c.block), action: c.action.value,
+			} : null,
+			ip_allow: cidrsOf(c.allow.value),
+			ip_deny: cidrsOf(c.deny.value),
+		}),
+		// [[field, bad, message]] like the required fields in save().
+		check: () => {
+			if (!c.on.checked)
+				return [];
+			const whole = (el, min) => /^\d+$/.test(el.value.trim()) && num(el) >= min;
+			return [
+				['rate_limit.requests', !whole(c.requests, 1), 'A whole number, 1 or more.'],
+				['rate_limit.per_seconds', !whole(c.per, 1), 'A whole number of seconds, 1 or more.'],
+				['rate_limit.burst', !whole(c.burst, 0), 'A whole number, 0 or more.'],
+				['rate_limit.block_seconds', !whole(c.block, 0), 'A whole number of seconds.'],
+			];
+		},
+	};
 }

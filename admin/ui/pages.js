@@ -1,10 +1,15 @@
-// Status, audit log and account (password, API tokens).
+// Status, audit log and account (password, API tokens). The firewall
+// and events pages live in their own modules; they are re-exported here
+// with the other pages the router shows.
 import { api, currentUser } from './api.js';
 import {
 	h, replace, badge, formatDateTime, formatDuration, formatNumber, notify, confirmDialog, field,
 	setFieldError, clearErrors, formError, showFormError, busy, pageHead, STATUS_ORDER, statusLabel,
 	liveClear,
 } from './dom.js';
+
+export { renderFirewall } from './waf.js';
+export { renderEvents } from './events.js';
 
 function pick(obj, ...keys) {
 	for (const k of keys) {

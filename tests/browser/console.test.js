@@ -1,10 +1,13 @@
 // The console in headless Chromium against the real postern daemon: what
 // an administrator does, step by step, each check one TAP line.
 // Screenshots (1280 px and 390 px wide) go to tests/browser/artifacts/.
+// The firewall checks come from waf.test.js and share this Tap, so the
+// output is one TAP stream with one plan line at the end.
 'use strict';
 
 const fs = require('fs');
 const { Tap, startPostern, Pki, launchBrowser, artifact } = require('./lib');
+const { runFirewall } = require('./waf.test');
 
 const PASSWORD = 'correct horse battery';
 const t = new Tap();
@@ -442,6 +445,8 @@ async function main() {
 		await t.step('narrow screen', () => testNarrow(page, base));
 		await t.step('deletes', () => testDeletes(page, base));
 		await t.step('status and account', () => testStatusAccount(page, base));
+		// The firewall and events pages (waf.test.js), same Tap and page.
+		await t.step('firewall', () => runFirewall({ t, page, base, daemon }));
 		await t.step('session', () => testSession(page, browser.context, base));
 		t.ok(problems.length === 0,
 			'no console errors, page errors or CSP violations', problems.join('\n'));

@@ -23,8 +23,11 @@ def test_add_and_list():
     a = lst[0]
     t.eq(sorted(a.keys()), sorted(["id", "name", "domains", "backends", "balance",
                                    "https_redirect", "auto_certificate", "client_ip_header",
-                                   "health_check", "certificate_id"]),
-         "application object has the SPEC fields")
+                                   "health_check", "certificate_id", "waf", "rate_limit",
+                                   "ip_allow", "ip_deny"]),
+         "application object has the SPEC fields (sections 5 and 6)")
+    t.eq([a["waf"], a["rate_limit"], a["ip_allow"], a["ip_deny"]], ["off", None, [], []],
+         "firewall settings default to off, no rate limit, empty IP lists")
     t.eq(a["name"], "shop", "name")
     t.eq(a["domains"], ["shop.example.com", "*.shop.example.com"],
          "domains normalised (lowercase, no trailing dot), in order")

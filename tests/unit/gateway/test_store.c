@@ -16,6 +16,8 @@
 #include "gateway/store.h"
 #include "gateway/store_internal.h"
 #include "tests/unit/tap.h"
+#include "waf/events.h"
+#include "waf/rule.h"
 
 static char tmpdir[256];
 static const struct store_actor admin = {"admin", "192.0.2.7"};
@@ -91,8 +93,8 @@ static void test_open(void)
 	ok(st != NULL, "a fresh database opens");
 	if (st == NULL)
 		return;
-	ok(store_schema_version(st) == 1, "schema version is 1");
-	ok(q_int(st->db, "PRAGMA user_version") == 1, "user_version records migration 1");
+	ok(store_schema_version(st) == 2, "schema version is 2");
+	ok(q_int(st->db, "PRAGMA user_version") == 2, "user_version records migration 2");
 	ok(q_int(st->db, "PRAGMA foreign_keys") == 1, "foreign keys are on");
 	ok(q_int(st->db, "PRAGMA synchronous") == 2, "synchronous is FULL");
 	ok(q_int(st->db, "PRAGMA busy_timeout") == 5000, "busy timeout is 5 s");
@@ -101,6 +103,12 @@ static void test_open(void)
 			 "'application_domains', 'application_backends', 'users', 'sessions', "
 			 "'api_tokens', 'acme_accounts', 'settings', 'audit_log')") == 11,
 	   "migration 1 created all eleven tables");
+	ok(q_int(st->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+			 "('waf_rules', 'waf_preset_state', 'waf_events')") == 3,
+	   "migration 2 created the three WAF tables");
+	ok(q_int(st->db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE "
+			 "'waf_events_%'") == 4,
+	   "events are indexed by time, application, rule and ref");
 	ok(file_mode(db_path("main.db")) == 0600, "database file is mode 0600 despite umask 022");
 	ok(store_setting_set(st, "probe", "x", 1, NULL) == 0, "a first write succeeds");
 	snprintf(wal, sizeof(wal), "%s-wal", db_path("main.db"));
@@ -108,7 +116,7 @@ static void test_open(void)
 	store_close(st);
 
 	st = open_db("main.db");
-	ok(st != NULL && store_schema_version(st) == 1, "reopening is idempotent");
+	ok(st != NULL && store_schema_version(st) == 2, "reopening is idempotent");
 	if (st != NULL) {
 		sqlite3_stmt *s = NULL;
 
@@ -139,7 +147,7 @@ static void test_refusals(void)
 	st = store_open(db_path("newer.db"), &err);
 	ok(st == NULL, "a database newer than the code is refused");
 	ok(strcmp(err.code, "storage") == 0, "refusal code is storage");
-	ok(has(err.message, "schema version 7") && has(err.message, "up to 1"),
+	ok(has(err.message, "schema version 7") && has(err.message, "up to 2"),
 	   "refusal names both versions: %s", err.message);
 	store_close(st);
 
@@ -1085,6 +1093,267 @@ static void test_crash(void)
 	store_close(st);
 }
 
+/* ---- the application firewall */
+
+/* A custom rule decoded from JSON text written by this test. */
+static int make_rule(const char *json, struct waf_rule *r)
+{
+	struct error err;
+	const char *field = NULL;
+	json_t *j = json_loads(json, 0, NULL);
+	int rc = j ? waf_rule_from_json(j, r, &err, &field) : -1;
+
+	if (rc != 0)
+		printf("# make_rule: %s: %s\n", j ? err.code : "json", j ? err.message : json);
+	json_decref(j);
+	return rc;
+}
+
+static void test_waf_rules(struct store *st)
+{
+	struct waf_rule r1, r2, r3, got, *list = NULL;
+	struct error err;
+	size_t n = 0;
+	long long audits = q_int(st->db, "SELECT count(*) FROM audit_log");
+
+	if (make_rule("{\"description\":\"no admin\",\"conditions\":[{\"target\":\"path\","
+		      "\"operator\":\"regex\",\"value\":\"^/admin\",\"transforms\":"
+		      "[\"lowercase\"]}],\"action\":\"block\"}", &r1) != 0 ||
+	    make_rule("{\"description\":\"log bots\",\"applications\":[3],\"conditions\":"
+		      "[{\"target\":\"user_agent\",\"operator\":\"contains\",\"value\":"
+		      "\"bot\"}],\"action\":\"log\"}", &r2) != 0) {
+		ok(0, "rules for the store test decode");
+		return;
+	}
+	ok(store_waf_rule_list(st, &list, &n, &err) == 0 && n == 0 && list == NULL,
+	   "no custom rules at first");
+	r1.id = 7; /* ignored */
+	ok(store_waf_rule_insert(st, &r1, &admin, &err) == 0 && r1.id == WAF_FIRST_CUSTOM_ID + 1,
+	   "the first custom rule gets id 100001 (got %lld)", r1.id);
+	ok(store_waf_rule_insert(st, &r2, &admin, &err) == 0 && r2.id == WAF_FIRST_CUSTOM_ID + 2,
+	   "the second 100002");
+	ok(audit_n(st, "waf_rule.create", "waf_rule/100001") == 1,
+	   "a create writes its audit row");
+	ok(q_int(st->db, "SELECT count(*) FROM waf_rules WHERE id = 100001 AND rule_json LIKE "
+			 "'{\"id\":100001,%'") == 1,
+	   "the stored text is the RULE object with its id");
+	ok(store_waf_rule_list(st, &list, &n, &err) == 0 && n == 2, "two rules listed");
+	if (n == 2) {
+		ok(list[0].id == 100001 && list[1].id == 100002, "ordered by id");
+		ok(strcmp(list[0].description, "no admin") == 0 && list[0].n_conditions == 1 &&
+			   list[0].conditions[0].op == WAF_OP_REGEX &&
+			   strcmp(list[0].conditions[0].value, "^/admin") == 0 &&
+			   list[0].conditions[0].n_transforms == 1 &&
+			   list[0].action == WAF_ACTION_BLOCK && list[0].enabled && !list[0].preset,
+		   "a rule reads back as it was written");
+		ok(list[1].n_applications == 1 && list[1].applications[0] == 3 &&
+			   list[1].action == WAF_ACTION_LOG,
+		   "applications and action read back");
+	}
+	waf_rule_list_free(list, n);
+
+	free(r1.description);
+	r1.description = strdup("no admin pages");
+	r1.enabled = 0;
+	ok(store_waf_rule_update(st, &r1, &admin, &err) == 0, "update a rule");
+	ok(store_waf_rule_get(st, r1.id, &got, &err) == 0 &&
+		   strcmp(got.description, "no admin pages") == 0 && !got.enabled,
+	   "get sees the update");
+	waf_rule_free(&got);
+	ok(audit_n(st, "waf_rule.update", "waf_rule/100001") == 1, "an update is audited");
+	r3 = r1;
+	r3.id = 100099;
+	ok(store_waf_rule_update(st, &r3, &admin, &err) == -1 && strcmp(err.code, "not_found") == 0,
+	   "updating a missing rule: not_found");
+	ok(store_waf_rule_get(st, 100099, &got, &err) == -1 && strcmp(err.code, "not_found") == 0,
+	   "get a missing rule: not_found");
+
+	ok(store_waf_rule_delete(st, r2.id, &admin, &err) == 0, "delete a rule");
+	ok(store_waf_rule_delete(st, r2.id, &admin, &err) == -1 &&
+		   strcmp(err.code, "not_found") == 0,
+	   "deleting it again: not_found");
+	ok(audit_n(st, "waf_rule.delete", "waf_rule/100002") == 1, "a delete is audited");
+	ok(store_waf_rule_insert(st, &r2, NULL, &err) == 0 && r2.id == 100003,
+	   "ids are never reused (got %lld)", r2.id);
+	ok(q_int(st->db, "SELECT count(*) FROM audit_log") == audits + 4,
+	   "a change without an actor writes no audit row");
+
+	sqlite3_exec(st->db, "UPDATE waf_rules SET rule_json = '{\"action\":\"explode\"}' "
+		     "WHERE id = 100003", NULL, NULL, NULL);
+	ok(store_waf_rule_list(st, &list, &n, &err) == -1 && n == 0 &&
+		   strcmp(err.code, "storage") == 0 && has(err.message, "100003"),
+	   "a stored rule that no longer decodes is an error naming it: %s", err.message);
+	ok(store_waf_rule_delete(st, 100003, &admin, &err) == 0, "and it can still be deleted");
+	waf_rule_free(&r1);
+	waf_rule_free(&r2);
+}
+
+static void test_waf_presets(struct store *st)
+{
+	long long *ids = NULL;
+	size_t n = 0;
+	struct error err;
+
+	ok(store_waf_preset_disabled(st, &ids, &n, &err) == 0 && n == 0 && ids == NULL,
+	   "every preset is enabled at first");
+	ok(store_waf_preset_set(st, 1002, 0, &admin, &err) == 0 &&
+		   store_waf_preset_set(st, 1001, 0, &admin, &err) == 0 &&
+		   store_waf_preset_set(st, 1003, 1, &admin, &err) == 0,
+	   "set preset states");
+	ok(store_waf_preset_disabled(st, &ids, &n, &err) == 0 && n == 2 && ids[0] == 1001 &&
+		   ids[1] == 1002,
+	   "the disabled ones, ascending");
+	free(ids);
+	ok(store_waf_preset_set(st, 1001, 1, &admin, &err) == 0 &&
+		   store_waf_preset_disabled(st, &ids, &n, &err) == 0 && n == 1 && ids[0] == 1002,
+	   "enabling one again");
+	free(ids);
+	ok(audit_n(st, "waf_rule.disable", "waf_rule/1001") == 1 &&
+		   audit_n(st, "waf_rule.enable", "waf_rule/1001") == 1,
+	   "preset changes are audited");
+}
+
+static void event_at(struct waf_event *e, const char *ref, long long t, long long app,
+		     long long rule, int kind, int blocked)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->ref, sizeof(e->ref), "%s", ref);
+	e->time_ms = t;
+	e->app_id = app;
+	e->rule_id = rule;
+	e->kind = (unsigned char)kind;
+	e->blocked = (unsigned char)blocked;
+	snprintf(e->client_ip, sizeof(e->client_ip), "192.0.2.9");
+	snprintf(e->target, sizeof(e->target), "args:q");
+	snprintf(e->method, sizeof(e->method), "GET");
+	snprintf(e->path, sizeof(e->path), "/search");
+	snprintf(e->excerpt, sizeof(e->excerpt), "' or 1=1--");
+}
+
+static size_t events_where(struct store *st, long long app, long long rule, int kind,
+			   long long since, int limit, struct waf_event **list)
+{
+	struct store_event_filter f = { app, rule, kind, since, limit };
+	struct error err;
+	size_t n = 0;
+
+	*list = NULL;
+	if (store_waf_event_query(st, &f, list, &n, &err) != 0) {
+		printf("# event query: %s\n", err.message);
+		return (size_t)-1;
+	}
+	return n;
+}
+
+static void test_waf_events(struct store *st)
+{
+	struct waf_event ev[5], *list = NULL;
+	struct error err;
+	long long audits = q_int(st->db, "SELECT count(*) FROM audit_log");
+	size_t n;
+
+	event_at(&ev[0], "00000000000000a1", 1000000, 1, 1001, WAF_EVENT_WAF, 1);
+	event_at(&ev[1], "00000000000000a2", 2000000, 2, 1002, WAF_EVENT_WAF, 0);
+	event_at(&ev[2], "00000000000000a3", 3000000, 1, 0, WAF_EVENT_RATE_LIMIT, 1);
+	event_at(&ev[3], "00000000000000a4", 4000000, 2, 0, WAF_EVENT_IP_DENY, 1);
+	event_at(&ev[4], "00000000000000a5", 5000000, 1, 1001, WAF_EVENT_WAF, 1);
+	ok(store_waf_event_insert(st, ev, 5, &err) == 0, "insert a batch of five events");
+	ok(store_waf_event_insert(st, ev, 0, &err) == 0, "an empty batch is fine");
+	ok(q_int(st->db, "SELECT count(*) FROM audit_log") == audits, "events write no audit rows");
+	ok(q_int(st->db, "SELECT count(*) FROM waf_events WHERE rule_id IS NULL") == 2,
+	   "rule id 0 is stored as NULL");
+
+	n = events_where(st, 0, 0, -1, 0, 0, &list);
+	ok(n == 5 && strcmp(list[0].ref, "00000000000000a5") == 0 &&
+		   strcmp(list[4].ref, "00000000000000a1") == 0,
+	   "all events, newest first");
+	if (n == 5)
+		ok(list[0].time_ms == 5000000 && list[0].app_id == 1 && list[0].rule_id == 1001 &&
+			   list[0].kind == WAF_EVENT_WAF && list[0].blocked &&
+			   strcmp(list[0].client_ip, "192.0.2.9") == 0 &&
+			   strcmp(list[0].target, "args:q") == 0 &&
+			   strcmp(list[0].method, "GET") == 0 &&
+			   strcmp(list[0].path, "/search") == 0 &&
+			   strcmp(list[0].excerpt, "' or 1=1--") == 0 &&
+			   list[1].kind == WAF_EVENT_IP_DENY && list[1].rule_id == 0 &&
+			   list[3].blocked == 0,
+		   "every field reads back");
+	free(list);
+	n = events_where(st, 1, 0, -1, 0, 0, &list);
+	ok(n == 3 && list[0].app_id == 1 && list[2].app_id == 1, "filter by application");
+	free(list);
+	n = events_where(st, 0, 1001, -1, 0, 0, &list);
+	ok(n == 2 && list[0].rule_id == 1001 && list[1].rule_id == 1001, "filter by rule");
+	free(list);
+	n = events_where(st, 0, 0, WAF_EVENT_RATE_LIMIT, 0, 0, &list);
+	ok(n == 1 && strcmp(list[0].ref, "00000000000000a3") == 0, "filter by kind");
+	free(list);
+	n = events_where(st, 1, 1001, -1, 4000000, 0, &list);
+	ok(n == 1 && list[0].time_ms == 5000000, "application, rule and since together");
+	free(list);
+	n = events_where(st, 0, 0, -1, 2000000, 2, &list);
+	ok(n == 2 && list[0].time_ms == 5000000 && list[1].time_ms == 4000000,
+	   "since is inclusive; limit keeps the newest");
+	free(list);
+	n = events_where(st, 7, 0, -1, 0, 0, &list);
+	ok(n == 0 && list == NULL, "no match: an empty list");
+
+	ok(store_waf_event_prune(st, 3000000, &err) == 2, "prune deletes the two older events");
+	ok(store_waf_event_prune(st, 3000000, &err) == 0, "pruning again deletes none");
+	n = events_where(st, 0, 0, -1, 0, 0, &list);
+	ok(n == 3 && list[2].time_ms == 3000000, "the event at the cut-off stays");
+	free(list);
+}
+
+static void test_waf_limits(struct store *st)
+{
+	struct waf_event *many = calloc(1200, sizeof(*many)), *list = NULL;
+	struct error err;
+	size_t n;
+
+	if (many == NULL)
+		return;
+	for (int i = 0; i < 1200; i++)
+		event_at(&many[i], "00000000000000b0", 10000000 + i, 5, 2001, WAF_EVENT_WAF, 1);
+	ok(store_waf_event_insert(st, many, 1200, &err) == 0, "a batch of 1200 events");
+	n = events_where(st, 5, 0, -1, 0, 0, &list);
+	ok(n == STORE_EVENTS_DEFAULT, "the default limit is 100 (got %zu)", n);
+	free(list);
+	n = events_where(st, 5, 0, -1, 0, 5000, &list);
+	ok(n == STORE_EVENTS_MAX, "at most 1000 whatever the limit asked (got %zu)", n);
+	free(list);
+	ok(store_waf_event_prune(st, 20000000, &err) == 1203,
+	   "prune in several transactions deletes them all");
+	free(many);
+}
+
+/* A database of schema version 1 (with data) gains the WAF tables. */
+static void test_waf_migration(void)
+{
+	struct store *st = open_db("v1.db");
+	sqlite3 *raw;
+
+	if (st == NULL)
+		return;
+	store_setting_set(st, "kept", "v", 1, NULL);
+	store_close(st);
+	sqlite3_open(db_path("v1.db"), &raw);
+	sqlite3_exec(raw, "DROP TABLE waf_rules; DROP TABLE waf_preset_state; DROP TABLE waf_events;"
+		     "DELETE FROM sqlite_sequence WHERE name = 'waf_rules'; PRAGMA user_version = 1",
+		     NULL, NULL, NULL);
+	sqlite3_close(raw);
+	st = open_db("v1.db");
+	ok(st != NULL && store_schema_version(st) == 2, "a version 1 database is migrated to 2");
+	if (st == NULL)
+		return;
+	ok(q_int(st->db, "SELECT count(*) FROM settings WHERE key = 'kept'") == 1 &&
+		   q_int(st->db, "SELECT count(*) FROM sqlite_master WHERE name = 'waf_events'") == 1,
+	   "its data stays and the WAF tables are there");
+	ok(q_int(st->db, "SELECT seq FROM sqlite_sequence WHERE name = 'waf_rules'") == 100000,
+	   "custom rule ids will start at 100001");
+	store_close(st);
+}
+
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	return remove(p);
@@ -1113,8 +1382,13 @@ int main(void)
 		test_acme(st);
 		test_audit(st);
 		test_rollback(st);
+		test_waf_rules(st);
+		test_waf_presets(st);
+		test_waf_events(st);
+		test_waf_limits(st);
 		store_close(st);
 	}
+	test_waf_migration();
 	test_data_version();
 	test_crash();
 	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

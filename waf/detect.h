@@ -1,0 +1,19 @@
+/* Tokenizer-based detectors for the detect_sqli and detect_xss operators:
+ * they read a value the way an SQL parser or a browser would, so that
+ * encodings, comments and spacing tricks that defeat regular expressions
+ * do not hide an injection. Pure functions, no allocation. */
+#ifndef POSTERN_WAF_DETECT_H
+#define POSTERN_WAF_DETECT_H
+
+#include <stddef.h>
+
+/* 1 when s looks like an SQL injection fragment in any of the quoting
+ * contexts a value is pasted into (none, inside '...', inside "..."),
+ * else 0. */
+int waf_detect_sqli(const char *s, size_t len);
+/* 1 when s contains markup or script that would run in an HTML page
+ * (tags with event handlers, script/iframe/object/svg..., javascript: URLs
+ * in attributes), else 0. */
+int waf_detect_xss(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,667 @@
+/* Cross-site scripting detector (the detect_xss operator).
+ *
+ * Two linear passes over the value:
+ *
+ * 1. Markup, read the way a browser's tokenizer reads it: '<' and a letter
+ *    open a tag; attributes are separated by spaces or '/', values may be
+ *    quoted with " ' or ` (old IE) or not at all; the tag ends at '>' or
+ *    at the end of the value (a page supplies the rest). A tag is script
+ *    when it has an event handler attribute (on...=), a URL attribute
+ *    (href, src, action, formaction, data, background, ...) whose value
+ *    is a javascript:, vbscript:, data:text/html or data:image/svg+xml
+ *    URL once entities are decoded and tabs, newlines and control
+ *    characters dropped (as URL parsing does), a style attribute with
+ *    expression(), behavior, -moz-binding or javascript:, srcdoc, or a
+ *    meta http-equiv (refresh to anywhere).
+ *
+ * 2. Text, for what lands inside an attribute or a script rather than
+ *    between tags: '<' followed by a tag that runs code or loads content
+ *    whatever its attributes (script, iframe, frame(set), object, embed,
+ *    applet, base, link, svg, math, import, portal; style with script in
+ *    its CSS), also inside attribute values of other tags; a known DOM
+ *    event name followed by '=' after a quote (" onmouseover=...) or
+ *    with a script-like value (onerror=alert(1)); a javascript: or
+ *    vbscript: URL at the start of the value or after a quote, '=' or
+ *    space when code follows it; breaking out of a JavaScript string
+ *    ('-alert(1)-', ";alert(1)//); document.cookie, document.domain,
+ *    document.write, String.fromCharCode, constructor.constructor;
+ *    template injection ({{...alert(...}} , ${alert(1)}).
+ *
+ * Allowed on purpose: plain formatting markup without handlers (<b>,
+ * <i>, <p>, <a href="https://...">, <img src="photo.jpg">), comparisons
+ * ("a < b and c > d", "x<3", "<3"), generics ("List<String>"), the word
+ * "javascript" in prose ("JavaScript: The Good Parts").
+ *
+ * Pure function, no allocation; every look-ahead is bounded, so the time
+ * is linear in the length. */
+#include "waf/detect.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 24  /* tag and attribute names compared */
+#define SCHEME_RAW_MAX 160 /* bytes read to decode a URL scheme */
+#define VALUE_LOOK 256   /* bytes of a value looked at for code */
+#define STYLE_LOOK 1024  /* bytes of CSS looked at after <style */
+
+static int lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static int is_alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* HTML's whitespace, plus the control characters browsers skip. */
+static int is_html_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
+	       c == 0;
+}
+
+static int is_quote(int c)
+{
+	return c == '"' || c == '\'' || c == '`';
+}
+
+/* Case-insensitive: does s[i..len) start with the lowercase word w? */
+static int starts_with(const char *s, size_t len, size_t i, const char *w)
+{
+	size_t n = strlen(w), k;
+
+	if (i > len || len - i < n)
+		return 0;
+	for (k = 0; k < n; k++)
+		if (lower((unsigned char)s[i + k]) != w[k])
+			return 0;
+	return 1;
+}
+
+/* ---- entities and URL schemes */
+
+static const struct {
+	const char *name;
+	char c;
+} named_entities[] = {
+	{ "colon", ':' }, { "tab", '\t' }, { "newline", '\n' }, { "lpar", '(' },
+	{ "rpar", ')' },  { "sol", '/' },  { "period", '.' },   { "quot", '"' },
+	{ "apos", '\'' }, { "amp", '&' },  { "lt", '<' },       { "gt", '>' },
+	{ "grave", '`' }, { "excl", '!' }, { "nbsp", ' ' },     { "equals", '=' },
+};
+
+/* Decode one character at s[i] as an attribute value would be: a
+ * character reference (with or without ';') or the byte. Sets *adv to the
+ * bytes used. Returns the character (code points above 0x7f as 0x80). */
+static int decode_char(const char *s, size_t len, size_t i, size_t *adv)
+{
+	size_t j, k;
+	unsigned long v = 0;
+	int digits = 0;
+
+	*adv = 1;
+	if (s[i] != '&' || i + 1 >= len)
+		return (unsigned char)s[i];
+	j = i + 1;
+	if (s[j] == '#') {
+		j++;
+		if (j < len && (s[j] == 'x' || s[j] == 'X')) {
+			for (j++; j < len && j < i + 16; j++) {
+				int c = lower((unsigned char)s[j]);
+
+				if (is_digit(c))
+					v = v * 16 + (unsigned long)(c - '0');
+				else if (c >= 'a' && c <= 'f')
+					v = v * 16 + (unsigned long)(c - 'a' + 10);
+				else
+					break;
+				digits++;
+			}
+		} else {
+			for (; j < len && j < i + 16 && is_digit((unsigned char)s[j]); j++) {
+				v = v * 10 + (unsigned long)(s[j] - '0');
+				digits++;
+			}
+		}
+		if (!digits)
+			return '&';
+		if (j < len && s[j] == ';')
+			j++;
+		*adv = j - i;
+		return v < 0x80 ? (int)v : 0x80;
+	}
+	for (k = 0; k < sizeof(named_entities) / sizeof(named_entities[0]); k++) {
+		size_t n = strlen(named_entities[k].name);
+
+		if (starts_with(s, len, j, named_entities[k].name)) {
+			j += n;
+			if (j < len && s[j] == ';')
+				j++;
+			*adv = j - i;
+			return named_entities[k].c;
+		}
+	}
+	return '&';
+}
+
+enum scheme { SCHEME_NONE, SCHEME_SCRIPT, SCHEME_DATA_HTML };
+
+/* Does the URL at s[i..end) start with a scheme that runs script? Leading
+ * spaces and control characters are skipped, tabs and newlines inside
+ * are dropped, entities are decoded. *after: where the URL continues. */
+static enum scheme url_scheme(const char *s, size_t end, size_t i, size_t *after)
+{
+	static const struct {
+		const char *p;
+		enum scheme k;
+	} schemes[] = {
+		{ "javascript:", SCHEME_SCRIPT },
+		{ "vbscript:", SCHEME_SCRIPT },
+		{ "livescript:", SCHEME_SCRIPT },
+		{ "data:text/html", SCHEME_DATA_HTML },
+		{ "data:image/svg+xml", SCHEME_DATA_HTML },
+		{ "data:application/xhtml", SCHEME_DATA_HTML },
+		{ "data:text/xml", SCHEME_DATA_HTML },
+	};
+	char buf[24];
+	size_t n = 0, adv, limit = i + SCHEME_RAW_MAX, k;
+	int c, lead = 1;
+
+	if (limit > end)
+		limit = end;
+	while (i < limit && n < sizeof(buf)) {
+		c = decode_char(s, end, i, &adv);
+		i += adv;
+		if (c <= 0x20 && (lead || c == '\t' || c == '\n' || c == '\r' || c == 0))
+			continue;
+		lead = 0;
+		buf[n++] = (char)lower(c);
+		for (k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++) {
+			size_t pl = strlen(schemes[k].p);
+
+			if (n == pl && memcmp(buf, schemes[k].p, pl) == 0) {
+				*after = i;
+				return schemes[k].k;
+			}
+		}
+		/* stop as soon as no scheme can match */
+		for (k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++)
+			if (strlen(schemes[k].p) >= n && memcmp(buf, schemes[k].p, n) == 0)
+				break;
+		if (k == sizeof(schemes) / sizeof(schemes[0]))
+			return SCHEME_NONE;
+	}
+	return SCHEME_NONE;
+}
+
+/* After "javascript:" at i: code, not a word in a sentence
+ * ("javascript: the good parts")? */
+static int looks_like_code(const char *s, size_t len, size_t i)
+{
+	size_t end = i + VALUE_LOOK < len ? i + VALUE_LOOK : len, ident = 0;
+	int dot = 0, c;
+
+	while (i < end && is_html_space((unsigned char)s[i]))
+		i++;
+	if (i >= end)
+		return 0;
+	c = (unsigned char)s[i];
+	if (strchr("([{'\"`!+-~/%&", c) != NULL)
+		return 1; /* also "//%0a" comment tricks and entities */
+	while (i < end) {
+		c = (unsigned char)s[i];
+		if (is_alpha(c) || is_digit(c) || c == '_' || c == '$') {
+			ident++;
+		} else if (c == '.' && ident) {
+			dot = 1;
+		} else {
+			break;
+		}
+		i++;
+	}
+	if (!ident)
+		return 0;
+	if (dot)
+		return 1;
+	return i < end && strchr("(`=[;", s[i]) != NULL;
+}
+
+/* ---- event handlers */
+
+/* DOM event names (without "on"), sorted. */
+static const char *const events[] = {
+	"abort", "activate", "afterprint", "afterscriptexecute", "animationcancel",
+	"animationend", "animationiteration", "animationstart", "auxclick", "beforeactivate",
+	"beforecopy", "beforecut", "beforedeactivate", "beforeinput", "beforepaste",
+	"beforeprint", "beforescriptexecute", "beforetoggle", "beforeunload", "begin", "blur",
+	"bounce", "cancel", "canplay", "canplaythrough", "change", "click", "close",
+	"contextmenu", "copy", "cuechange", "cut", "dblclick", "deactivate", "drag", "dragend",
+	"dragenter", "dragexit", "dragleave", "dragover", "dragstart", "drop", "durationchange",
+	"emptied", "end", "ended", "error", "finish", "focus", "focusin", "focusout", "formdata",
+	"fullscreenchange", "hashchange", "input", "invalid", "keydown", "keypress", "keyup",
+	"load", "loadeddata", "loadedmetadata", "loadend", "loadstart", "message", "mousedown",
+	"mouseenter", "mouseleave", "mousemove", "mouseout", "mouseover", "mouseup",
+	"mousewheel", "pagehide", "pageshow", "paste", "pause", "play", "playing",
+	"pointercancel", "pointerdown", "pointerenter", "pointerleave", "pointermove",
+	"pointerout", "pointerover", "pointerrawupdate", "pointerup", "popstate", "progress",
+	"propertychange", "ratechange", "readystatechange", "repeat", "reset", "resize",
+	"scroll", "scrollend", "search", "securitypolicyviolation", "seeked", "seeking",
+	"select", "selectionchange", "selectstart", "show", "start", "storage", "submit",
+	"suspend", "timeupdate", "toggle", "touchcancel", "touchend", "touchmove", "touchstart",
+	"transitioncancel", "transitionend", "transitionrun", "transitionstart", "unload",
+	"volumechange", "waiting", "webkitanimationend", "webkitanimationiteration",
+	"webkitanimationstart", "webkittransitionend", "wheel",
+};
+
+static int is_event(const char *name)
+{
+	size_t lo = 0, hi = sizeof(events) / sizeof(events[0]);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(name, events[mid]);
+
+		if (r == 0)
+			return 1;
+		if (r < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+/* ---- pass 1: tags and attributes */
+
+struct attr {
+	char name[NAME_MAX_LEN + 1];
+	size_t name_len;
+	int has_value;
+	size_t v, v_end; /* value bytes */
+};
+
+static int url_attr(const char *n)
+{
+	static const char *const names[] = {
+		"href", "src", "action", "formaction", "data", "background", "lowsrc", "dynsrc",
+		"poster", "code", "codebase", "xlink:href", "to", "from", "values", "by",
+		"srcset", "ping", "content", "archive", "classid", "icon", "manifest",
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (strcmp(n, names[k]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Script in CSS: expression(), behavior:, -moz-binding, javascript:,
+ * @import, within s[i..end). */
+static int css_has_script(const char *s, size_t end, size_t i)
+{
+	size_t adv;
+
+	for (; i < end; i++) {
+		int c = lower((unsigned char)s[i]);
+
+		if (c == 'e' && starts_with(s, end, i, "expression"))
+			return 1;
+		if (c == 'b' && starts_with(s, end, i, "behavior"))
+			return 1;
+		if (c == '-' && starts_with(s, end, i, "-moz-binding"))
+			return 1;
+		if (c == '@' && starts_with(s, end, i, "@import"))
+			return 1;
+		if ((c == 'j' || c == 'v' || c == '&') && url_scheme(s, end, i, &adv) == SCHEME_SCRIPT)
+			return 1;
+	}
+	return 0;
+}
+
+static int attr_is_script(const char *s, const char *tag, const struct attr *a)
+{
+	size_t after;
+
+	if (a->name_len > 2 && a->name[0] == 'o' && a->name[1] == 'n')
+		return a->has_value;
+	if (!a->has_value)
+		return 0;
+	if (strcmp(a->name, "srcdoc") == 0)
+		return 1;
+	if (strcmp(a->name, "http-equiv") == 0 && strcmp(tag, "meta") == 0)
+		return 1;
+	if (strcmp(a->name, "style") == 0)
+		return css_has_script(s, a->v_end, a->v);
+	if (url_attr(a->name)) {
+		/* "content" of meta refresh: "0;url=javascript:..." */
+		size_t v = a->v;
+
+		if (strcmp(a->name, "content") == 0 || strcmp(a->name, "srcset") == 0) {
+			size_t i;
+
+			for (i = a->v; i < a->v_end; i++)
+				if (url_scheme(s, a->v_end, i, &after) != SCHEME_NONE)
+					return 1;
+			return 0;
+		}
+		return url_scheme(s, a->v_end, v, &after) != SCHEME_NONE;
+	}
+	return 0;
+}
+
+/* Read one attribute at *p (inside a tag, before '>'). Returns 0 at the
+ * end of the tag. */
+static int read_attr(const char *s, size_t len, size_t *p, struct attr *a)
+{
+	size_t i = *p;
+
+	while (i < len && (is_html_space((unsigned char)s[i]) || s[i] == '/'))
+		i++;
+	if (i >= len || s[i] == '>') {
+		*p = i;
+		return 0;
+	}
+	a->name_len = 0;
+	a->has_value = 0;
+	/* the first character may be '=' (a parse error browsers keep) */
+	do {
+		if (a->name_len < NAME_MAX_LEN && s[i] != 0)
+			a->name[a->name_len++] = (char)lower((unsigned char)s[i]);
+		i++;
+	} while (i < len && !is_html_space((unsigned char)s[i]) && s[i] != '/' && s[i] != '>' &&
+		 s[i] != '=');
+	a->name[a->name_len] = '\0';
+	{
+		size_t j = i;
+
+		while (j < len && is_html_space((unsigned char)s[j]))
+			j++;
+		if (j < len && s[j] == '=') {
+			i = j + 1;
+			while (i < len && is_html_space((unsigned char)s[i]))
+				i++;
+			a->has_value = 1;
+			if (i < len && is_quote((unsigned char)s[i])) {
+				char q = s[i];
+				const char *e = memchr(s + i + 1, q, len - i - 1);
+
+				a->v = i + 1;
+				a->v_end = e ? (size_t)(e - s) : len;
+				i = e ? a->v_end + 1 : len;
+			} else {
+				a->v = i;
+				while (i < len && !is_html_space((unsigned char)s[i]) && s[i] != '>')
+					i++;
+				a->v_end = i;
+			}
+		}
+	}
+	*p = i;
+	return 1;
+}
+
+/* A tag whose '<' is at i (s[i + 1] is a letter). *next: where text
+ * resumes. */
+static int tag_is_script(const char *s, size_t len, size_t i, size_t *next)
+{
+	char tag[NAME_MAX_LEN + 1];
+	size_t n = 0, p = i + 1;
+	struct attr a;
+
+	while (p < len && !is_html_space((unsigned char)s[p]) && s[p] != '/' && s[p] != '>') {
+		if (s[p] == ':')
+			n = 0; /* namespace prefix: <x:script> */
+		else if (n < NAME_MAX_LEN && s[p] != 0)
+			tag[n++] = (char)lower((unsigned char)s[p]);
+		p++;
+	}
+	tag[n] = '\0';
+	while (read_attr(s, len, &p, &a))
+		if (attr_is_script(s, tag, &a))
+			return 1;
+	*next = p < len ? p + 1 : len;
+	return 0;
+}
+
+static int pass_tags(const char *s, size_t len)
+{
+	size_t i = 0, next;
+
+	while (i < len) {
+		const char *lt = memchr(s + i, '<', len - i);
+
+		if (lt == NULL)
+			return 0;
+		i = (size_t)(lt - s);
+		if (i + 1 < len && is_alpha((unsigned char)s[i + 1])) {
+			if (tag_is_script(s, len, i, &next))
+				return 1;
+			i = next;
+		} else {
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* ---- pass 2: text */
+
+/* Tags that run code or load a document whatever their attributes. */
+static const char *const script_tags[] = {
+	"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
+	"link", "svg", "math", "import", "portal",
+};
+
+/* '<' (or fullwidth '＜') at i: returns the bytes of it, else 0. */
+static size_t lt_at(const char *s, size_t len, size_t i)
+{
+	if (s[i] == '<')
+		return 1;
+	if ((unsigned char)s[i] == 0xef && i + 2 < len && (unsigned char)s[i + 1] == 0xbc &&
+	    (unsigned char)s[i + 2] == 0x9c)
+		return 3;
+	return 0;
+}
+
+static int script_tag_at(const char *s, size_t len, size_t i)
+{
+	char tag[NAME_MAX_LEN + 1];
+	size_t n = 0, p = i, k;
+	int end_tag = 0;
+
+	if (p < len && s[p] == '/') {
+		end_tag = 1;
+		p++;
+	}
+	if (p >= len || !is_alpha((unsigned char)s[p]))
+		return 0;
+	while (p < len && n < NAME_MAX_LEN) {
+		int c = (unsigned char)s[p];
+
+		if (c == 0) { /* old IE ignored NUL inside names */
+			p++;
+			continue;
+		}
+		if (c == ':') {
+			n = 0;
+			p++;
+			continue;
+		}
+		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '_')
+			break;
+		tag[n++] = (char)lower(c);
+		p++;
+	}
+	tag[n] = '\0';
+	if (p < len && (is_alpha((unsigned char)s[p]) || is_digit((unsigned char)s[p])))
+		return 0; /* longer than any name we know */
+	if (end_tag)
+		return strcmp(tag, "script") == 0; /* </script> leaves a script block */
+	if (strcmp(tag, "style") == 0)
+		return css_has_script(s, p + STYLE_LOOK < len ? p + STYLE_LOOK : len, p);
+	for (k = 0; k < sizeof(script_tags) / sizeof(script_tags[0]); k++)
+		if (strcmp(tag, script_tags[k]) == 0)
+			return 1;
+	return 0;
+}
+
+/* "on<event>" at i (a word start): an event handler outside a tag. */
+static int handler_at(const char *s, size_t len, size_t i)
+{
+	char name[NAME_MAX_LEN + 1];
+	size_t n = 0, p = i + 2, b, end;
+	int quoted = 0;
+
+	while (p < len && is_alpha((unsigned char)s[p])) {
+		if (n >= NAME_MAX_LEN)
+			return 0;
+		name[n++] = (char)lower((unsigned char)s[p]);
+		p++;
+	}
+	name[n] = '\0';
+	if (n == 0 || !is_event(name))
+		return 0;
+	while (p < len && is_html_space((unsigned char)s[p]))
+		p++;
+	if (p >= len || s[p] != '=')
+		return 0;
+	p++;
+	/* what stands before: a quote closing the attribute we are in */
+	b = i;
+	while (b > 0 && (is_html_space((unsigned char)s[b - 1]) || s[b - 1] == '/'))
+		b--;
+	if (b > 0 && is_quote((unsigned char)s[b - 1]))
+		return 1;
+	/* else the value must look like script */
+	while (p < len && is_html_space((unsigned char)s[p]))
+		p++;
+	if (p < len && is_quote((unsigned char)s[p])) {
+		quoted = 1;
+		p++;
+	}
+	end = p + VALUE_LOOK < len ? p + VALUE_LOOK : len;
+	for (; p < end; p++) {
+		int c = (unsigned char)s[p];
+
+		if (!quoted && is_html_space(c))
+			break;
+		if (c == '(' || c == '`' || c == '&' || c == '\\' || c == '=')
+			return 1;
+		if ((c == 'j' || c == 'J') && starts_with(s, len, p, "javascript:"))
+			return 1;
+	}
+	return 0;
+}
+
+/* JavaScript sinks called after breaking out of a string: '-alert(1)-' */
+static int js_breakout_at(const char *s, size_t len, size_t i)
+{
+	static const char *const sinks[] = {
+		"alert", "prompt", "confirm", "eval", "settimeout", "setinterval", "function",
+		"fetch", "import", "atob", "open", "print", "top[", "window[", "self[",
+		"parent[", "this[", "location", "document.", "window.",
+	};
+	size_t p = i + 1, ops = 0, k;
+
+	while (p < len && (is_html_space((unsigned char)s[p]) ||
+			   strchr(";+-*/|&,)}^%<>!?:", s[p]) != NULL)) {
+		if (!is_html_space((unsigned char)s[p]))
+			ops++;
+		if (p - i > 16)
+			return 0;
+		p++;
+	}
+	if (!ops || p >= len)
+		return 0;
+	for (k = 0; k < sizeof(sinks) / sizeof(sinks[0]); k++) {
+		size_t q;
+
+		if (!starts_with(s, len, p, sinks[k]))
+			continue;
+		q = p + strlen(sinks[k]);
+		if (sinks[k][strlen(sinks[k]) - 1] == '.' || sinks[k][strlen(sinks[k]) - 1] == '[')
+			return 1;
+		/* no space before '(': "'silent', alert (daily)" is prose */
+		if (q < len && (s[q] == '(' || s[q] == '`' || s[q] == '=' || s[q] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+static int keyword_at(const char *s, size_t len, size_t i)
+{
+	static const char *const words[] = {
+		"document.cookie", "document.domain", "document.write", "string.fromcharcode",
+		"constructor.constructor", ".innerhtml=", ".outerhtml=",
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (starts_with(s, len, i, words[k]))
+			return 1;
+	return 0;
+}
+
+/* "{{ ... }}" or "${ ... }" holding a call of a sink. */
+static int template_at(const char *s, size_t len, size_t i)
+{
+	size_t end = i + VALUE_LOOK < len ? i + VALUE_LOOK : len, p;
+
+	for (p = i + 2; p < end; p++) {
+		if (s[p] == '}')
+			return 0;
+		if (starts_with(s, end, p, "alert") || starts_with(s, end, p, "prompt") ||
+		    starts_with(s, end, p, "confirm") || starts_with(s, end, p, "constructor") ||
+		    starts_with(s, end, p, "$eval") || starts_with(s, end, p, "eval("))
+			return 1;
+	}
+	return 0;
+}
+
+static int pass_text(const char *s, size_t len)
+{
+	size_t i, adv, n;
+
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)s[i], prev = i ? (unsigned char)s[i - 1] : ' ';
+
+		if ((n = lt_at(s, len, i)) != 0 && script_tag_at(s, len, i + n))
+			return 1;
+		if ((c == 'o' || c == 'O') && i + 1 < len && lower((unsigned char)s[i + 1]) == 'n' &&
+		    (i == 0 || is_html_space(prev) || prev == '/' || is_quote(prev) || prev == ';') &&
+		    handler_at(s, len, i))
+			return 1;
+		if ((i == 0 || is_html_space(prev) || is_quote(prev) || prev == '=' || prev == '(') &&
+		    (c == 'j' || c == 'J' || c == 'v' || c == 'V' || c == 'd' || c == 'D' ||
+		     c == 'l' || c == 'L' || c == '&' || (c < 0x20 && i == 0))) {
+			enum scheme k = url_scheme(s, len, i, &adv);
+
+			if (k == SCHEME_DATA_HTML && (i == 0 || prev == '=' || is_quote(prev)))
+				return 1;
+			if (k == SCHEME_SCRIPT && looks_like_code(s, len, adv))
+				return 1;
+		}
+		if ((c == '\'' || c == '"') && js_breakout_at(s, len, i))
+			return 1;
+		if ((c == 'd' || c == 'D' || c == 's' || c == 'S' || c == 'c' || c == 'C' ||
+		     c == '.') &&
+		    keyword_at(s, len, i))
+			return 1;
+		if ((c == '{' || c == '$') && i + 1 < len && s[i + 1] == '{' && template_at(s, len, i))
+			return 1;
+	}
+	return 0;
+}
+
+int waf_detect_xss(const char *s, size_t len)
+{
+	if (s == NULL || len == 0)
+		return 0;
+	return pass_tags(s, len) || pass_text(s, len);
+}
