@@ -1,12 +1,11 @@
 /* SQL injection detector (the detect_sqli operator).
  *
  * A value is read the way an SQL lexer would read it once pasted into a
- * query, in each of three places it may land: as is (a number or a column
- * name), inside '...' and inside "...". In the quoted contexts the value's
- * first matching quote ends the application's string ("the break"), and
- * what follows is code. The tokens are classified (string, number, word,
- * keyword, operator, logic, function call, comment...) and a few
- * structural rules decide whether the code is injection-shaped:
+ * query, in each of the places it may land: as is (a number or a column
+ * name), inside '...', inside "..." and inside `...` (MySQL identifiers). In the quoted contexts
+ * the value's first matching quote ends the application's string ("the break"), and what follows is
+ * code. The tokens are classified (string, number, word, keyword, operator, logic, function call,
+ * comment...) and a few structural rules decide whether the code is injection-shaped:
  *
  * - after the break (or after a leading number in the bare context): a
  *   logic operator and a well-formed expression that compares, calls a
@@ -26,8 +25,8 @@
  * The lexer reads some encodings as a database would: control characters
  * and NBSP are spaces, overlong UTF-8 (0xc0 0xa7) is the ASCII character,
  * the fullwidth apostrophe and quotation mark are quotes, comments between
- * tokens are spaces, MySQL's executable comments are code, '%' inside a
- * word is dropped (IIS's "%S%E%L%E%C%T").
+ * tokens are spaces, MySQL's executable comments are code, a '%' that
+ * starts no %XX escape is dropped (IIS's "%S%E%L%E%C%T").
  *
  * Linear time: each context lexes the value once into a sliding window of
  * tokens; every rule looks at a bounded number of tokens ahead. No
@@ -37,27 +36,27 @@
 #include <stddef.h>
 #include <string.h>
 
-#define WIN 64        /* tokens kept: a rule looks at most LOOKAHEAD ahead */
+#define WIN       64 /* tokens kept: a rule looks at most LOOKAHEAD ahead */
 #define LOOKAHEAD 56
-#define LOOKBACK 4
-#define EXPR_MAX 40   /* tokens an expression scan reads at most */
-#define WORD_MAX 40   /* longer words are plain identifiers */
-#define EXEC_MAX 16   /* nesting of MySQL executable comments tracked */
+#define LOOKBACK  4
+#define EXPR_MAX  40 /* tokens an expression scan reads at most */
+#define WORD_MAX  40 /* longer words are plain identifiers */
+#define EXEC_MAX  16 /* nesting of MySQL executable comments tracked */
 
 /* Token classes. */
 enum {
 	C_EOF,
-	C_STR,    /* '...' "..." */
+	C_STR, /* '...' "..." */
 	C_NUM,
-	C_WORD,   /* identifier or plain word; sub says which kind */
-	C_VAR,    /* @x @@x */
-	C_FUNC,   /* a word followed by '(' */
-	C_LOGIC,  /* and or xor && || */
-	C_OP,     /* comparison, arithmetic, unary */
+	C_WORD,  /* identifier or plain word; sub says which kind */
+	C_VAR,   /* @x @@x */
+	C_FUNC,  /* a word followed by '(' */
+	C_LOGIC, /* and or xor && || */
+	C_OP,    /* comparison, arithmetic, unary */
 	C_UNION,
 	C_SELECT,
-	C_STMT,   /* statement verb: insert update delete drop exec ... */
-	C_KW,     /* other keyword; sub is the K_ */
+	C_STMT,    /* statement verb: insert update delete drop exec ... */
+	C_KW,      /* other keyword; sub is the K_ */
 	C_COMMENT, /* a comment that runs to the end of the value */
 	C_LPAREN,
 	C_RPAREN,
@@ -71,35 +70,79 @@ enum {
 enum {
 	K_NONE,
 	/* C_KW */
-	K_ALL, K_AS, K_ASC, K_BY, K_CASE, K_DESC, K_DISTINCT, K_DUMPFILE, K_ELSE, K_END,
-	K_EXISTS, K_FALSE, K_FROM, K_GROUP, K_HAVING, K_INTERVAL, K_INTO, K_JOIN, K_LIMIT,
-	K_NULL, K_OFFSET, K_ON, K_ORDER, K_OUTFILE, K_THEN, K_TRUE, K_VALUES, K_WHEN, K_WHERE,
+	K_ALL,
+	K_AS,
+	K_ASC,
+	K_BY,
+	K_CASE,
+	K_DESC,
+	K_DISTINCT,
+	K_DUMPFILE,
+	K_ELSE,
+	K_END,
+	K_EXISTS,
+	K_FALSE,
+	K_FROM,
+	K_GROUP,
+	K_HAVING,
+	K_INTERVAL,
+	K_INTO,
+	K_JOIN,
+	K_LIMIT,
+	K_NULL,
+	K_OFFSET,
+	K_ON,
+	K_ORDER,
+	K_OUTFILE,
+	K_THEN,
+	K_TRUE,
+	K_VALUES,
+	K_WHEN,
+	K_WHERE,
 	/* C_OP */
-	O_CMP,    /* = < > <= >= <> != <=> like rlike regexp is in between ... */
-	O_ARITH,  /* + - * / % ^ | & << >> div mod :: */
-	O_STAR,   /* '*' (also arithmetic) */
-	O_MINUS,  /* '-' and '+': binary or unary */
-	O_NOT,    /* not ! ~ : unary only */
-	O_SLASH,  /* '/' (also arithmetic; starts a path segment) */
+	O_CMP,   /* = < > <= >= <> != <=> like rlike regexp is in between ... */
+	O_ARITH, /* + - * / % ^ | & << >> div mod :: */
+	O_STAR,  /* '*' (also arithmetic) */
+	O_MINUS, /* '-' and '+': binary or unary */
+	O_NOT,   /* not ! ~ : unary only */
+	O_IS,    /* is: only before null, true, false (or not) */
+	O_SLASH, /* '/' (also arithmetic; starts a path segment) */
 	/* C_WORD and C_FUNC */
-	W_OBJ,    /* table database schema user view index procedure function trigger */
+	W_OBJ, /* table database schema user view index procedure function trigger */
 	W_SET,
-	W_DELAY,  /* delay time (waitfor) */
-	W_TO,     /* to (copy ... to) */
-	W_SCHEMA, /* information_schema.*, mysql.user, sysobjects, pg_catalog... */
-	W_CMD,    /* xp_cmdshell sp_oacreate ... */
-	W_PROC,   /* other sp_* xp_* procedures */
-	W_TIME,   /* sleep benchmark pg_sleep ... (C_FUNC only when called) */
-	W_FILE,   /* load_file extractvalue updatexml ... */
+	W_DELAY,    /* delay time (waitfor) */
+	W_TO,       /* to (copy ... to) */
+	W_FULLTEXT, /* boolean mode (MATCH ... AGAINST) */
+	W_SCHEMA,   /* information_schema.*, mysql.user, sysobjects, pg_catalog... */
+	W_CMD,      /* xp_cmdshell sp_oacreate ... */
+	W_PROC,     /* other sp_* xp_* procedures */
+	W_TIME,     /* sleep benchmark pg_sleep ... (C_FUNC only when called) */
+	W_FILE,     /* load_file extractvalue updatexml ... */
 	/* C_STMT */
-	S_INSERT, S_UPDATE, S_DELETE, S_DROP, S_CREATE, S_ALTER, S_TRUNCATE, S_EXEC,
-	S_DECLARE, S_SHUTDOWN, S_WAITFOR, S_GRANT, S_RENAME, S_CALL, S_COPY,
+	S_INSERT,
+	S_UPDATE,
+	S_DELETE,
+	S_DROP,
+	S_CREATE,
+	S_ALTER,
+	S_TRUNCATE,
+	S_EXEC,
+	S_DECLARE,
+	S_SHUTDOWN,
+	S_WAITFOR,
+	S_GRANT,
+	S_RENAME,
+	S_CALL,
+	S_COPY,
 };
 
 /* Token flags. */
-#define F_UNTERM 1 /* string without its closing quote */
-#define F_STRONG 2 /* comment that looks like a deliberate truncation */
-#define F_EXEC 4   /* first token inside a MySQL executable comment */
+#define F_UNTERM 1  /* string without its closing quote */
+#define F_STRONG 2  /* comment that looks like a deliberate truncation */
+#define F_EXEC   4  /* first token inside a MySQL executable comment */
+#define F_SPACE  8  /* string with a space inside: text rather than a payload */
+#define F_TRUTHY 16 /* string a database reads as true: '1...', 'true', 'yes' */
+#define F_EMPTY  32 /* string with nothing inside */
 
 struct tok {
 	unsigned char cls;
@@ -114,125 +157,63 @@ struct kw {
 };
 
 /* Sorted by name for bsearch-like lookup. */
+/* clang-format off */
 static const struct kw kw_table[] = {
-	{ "all", C_KW, K_ALL },
-	{ "alter", C_STMT, S_ALTER },
-	{ "and", C_LOGIC, 0 },
-	{ "as", C_KW, K_AS },
-	{ "asc", C_KW, K_ASC },
-	{ "benchmark", C_WORD, W_TIME },
-	{ "between", C_OP, O_CMP },
-	{ "by", C_KW, K_BY },
-	{ "call", C_STMT, S_CALL },
-	{ "case", C_KW, K_CASE },
-	{ "copy", C_STMT, S_COPY },
-	{ "create", C_STMT, S_CREATE },
-	{ "database", C_WORD, W_OBJ },
-	{ "dbms_lock.sleep", C_WORD, W_TIME },
-	{ "dbms_pipe.receive_message", C_WORD, W_TIME },
-	{ "declare", C_STMT, S_DECLARE },
-	{ "delay", C_WORD, W_DELAY },
-	{ "delete", C_STMT, S_DELETE },
-	{ "desc", C_KW, K_DESC },
-	{ "distinct", C_KW, K_DISTINCT },
-	{ "div", C_OP, O_ARITH },
-	{ "drop", C_STMT, S_DROP },
-	{ "dumpfile", C_KW, K_DUMPFILE },
-	{ "else", C_KW, K_ELSE },
-	{ "end", C_KW, K_END },
-	{ "exec", C_STMT, S_EXEC },
-	{ "execute", C_STMT, S_EXEC },
-	{ "exists", C_KW, K_EXISTS },
-	{ "extractvalue", C_WORD, W_FILE },
-	{ "false", C_KW, K_FALSE },
-	{ "from", C_KW, K_FROM },
-	{ "function", C_WORD, W_OBJ },
-	{ "get_lock", C_WORD, W_TIME },
-	{ "glob", C_OP, O_CMP },
-	{ "grant", C_STMT, S_GRANT },
-	{ "group", C_KW, K_GROUP },
-	{ "having", C_KW, K_HAVING },
-	{ "ilike", C_OP, O_CMP },
-	{ "in", C_OP, O_CMP },
-	{ "index", C_WORD, W_OBJ },
-	{ "insert", C_STMT, S_INSERT },
-	{ "interval", C_KW, K_INTERVAL },
-	{ "into", C_KW, K_INTO },
-	{ "is", C_OP, O_CMP },
-	{ "join", C_KW, K_JOIN },
-	{ "like", C_OP, O_CMP },
-	{ "limit", C_KW, K_LIMIT },
-	{ "lo_import", C_WORD, W_FILE },
-	{ "load_file", C_WORD, W_FILE },
-	{ "mod", C_OP, O_ARITH },
-	{ "not", C_OP, O_NOT },
-	{ "null", C_KW, K_NULL },
-	{ "offset", C_KW, K_OFFSET },
-	{ "on", C_KW, K_ON },
-	{ "or", C_LOGIC, 0 },
-	{ "order", C_KW, K_ORDER },
-	{ "outfile", C_KW, K_OUTFILE },
-	{ "pg_read_file", C_WORD, W_FILE },
-	{ "pg_sleep", C_WORD, W_TIME },
-	{ "pg_sleep_for", C_WORD, W_TIME },
-	{ "procedure", C_WORD, W_OBJ },
-	{ "randomblob", C_WORD, W_TIME },
-	{ "regexp", C_OP, O_CMP },
-	{ "rename", C_STMT, S_RENAME },
-	{ "revoke", C_STMT, S_GRANT },
-	{ "rlike", C_OP, O_CMP },
-	{ "schema", C_WORD, W_OBJ },
-	{ "select", C_SELECT, 0 },
-	{ "set", C_WORD, W_SET },
-	{ "shutdown", C_STMT, S_SHUTDOWN },
-	{ "sleep", C_WORD, W_TIME },
-	{ "sounds", C_OP, O_CMP },
-	{ "sys_eval", C_WORD, W_FILE },
-	{ "sys_exec", C_WORD, W_FILE },
-	{ "table", C_WORD, W_OBJ },
-	{ "then", C_KW, K_THEN },
-	{ "time", C_WORD, W_DELAY },
-	{ "to", C_WORD, W_TO },
-	{ "trigger", C_WORD, W_OBJ },
-	{ "true", C_KW, K_TRUE },
-	{ "truncate", C_STMT, S_TRUNCATE },
-	{ "union", C_UNION, 0 },
-	{ "update", C_STMT, S_UPDATE },
-	{ "updatexml", C_WORD, W_FILE },
-	{ "user", C_WORD, W_OBJ },
-	{ "utl_http.request", C_WORD, W_FILE },
-	{ "utl_inaddr.get_host_address", C_WORD, W_FILE },
-	{ "values", C_KW, K_VALUES },
-	{ "view", C_WORD, W_OBJ },
-	{ "waitfor", C_STMT, S_WAITFOR },
-	{ "when", C_KW, K_WHEN },
-	{ "where", C_KW, K_WHERE },
-	{ "xor", C_LOGIC, 0 },
+	{"all", C_KW, K_ALL}, {"alter", C_STMT, S_ALTER}, {"and", C_LOGIC, 0}, {"as", C_KW, K_AS},
+	{"asc", C_KW, K_ASC}, {"benchmark", C_WORD, W_TIME}, {"between", C_OP, O_CMP},
+	{"boolean", C_WORD, W_FULLTEXT}, {"by", C_KW, K_BY}, {"call", C_STMT, S_CALL},
+	{"case", C_KW, K_CASE}, {"copy", C_STMT, S_COPY}, {"create", C_STMT, S_CREATE},
+	{"database", C_WORD, W_OBJ}, {"dbms_lock.sleep", C_WORD, W_TIME},
+	{"dbms_pipe.receive_message", C_WORD, W_TIME}, {"declare", C_STMT, S_DECLARE},
+	{"delay", C_WORD, W_DELAY}, {"delete", C_STMT, S_DELETE}, {"desc", C_KW, K_DESC},
+	{"distinct", C_KW, K_DISTINCT}, {"div", C_OP, O_ARITH}, {"drop", C_STMT, S_DROP},
+	{"dumpfile", C_KW, K_DUMPFILE}, {"else", C_KW, K_ELSE}, {"end", C_KW, K_END},
+	{"exec", C_STMT, S_EXEC}, {"execute", C_STMT, S_EXEC}, {"exists", C_KW, K_EXISTS},
+	{"extractvalue", C_WORD, W_FILE}, {"false", C_KW, K_FALSE}, {"from", C_KW, K_FROM},
+	{"function", C_WORD, W_OBJ}, {"get_lock", C_WORD, W_TIME}, {"glob", C_OP, O_CMP},
+	{"grant", C_STMT, S_GRANT}, {"group", C_KW, K_GROUP}, {"having", C_KW, K_HAVING},
+	{"ilike", C_OP, O_CMP}, {"in", C_OP, O_CMP}, {"index", C_WORD, W_OBJ},
+	{"insert", C_STMT, S_INSERT}, {"interval", C_KW, K_INTERVAL}, {"into", C_KW, K_INTO},
+	{"is", C_OP, O_IS}, {"join", C_KW, K_JOIN}, {"like", C_OP, O_CMP}, {"limit", C_KW, K_LIMIT},
+	{"lo_import", C_WORD, W_FILE}, {"load_file", C_WORD, W_FILE}, {"mod", C_OP, O_ARITH},
+	{"mode", C_WORD, W_FULLTEXT}, {"not", C_OP, O_NOT}, {"null", C_KW, K_NULL},
+	{"offset", C_KW, K_OFFSET}, {"on", C_KW, K_ON}, {"or", C_LOGIC, 0},
+	{"order", C_KW, K_ORDER}, {"outfile", C_KW, K_OUTFILE}, {"pg_read_file", C_WORD, W_FILE},
+	{"pg_sleep", C_WORD, W_TIME}, {"pg_sleep_for", C_WORD, W_TIME},
+	{"procedure", C_WORD, W_OBJ}, {"randomblob", C_WORD, W_TIME}, {"regexp", C_OP, O_CMP},
+	{"rename", C_STMT, S_RENAME}, {"revoke", C_STMT, S_GRANT}, {"rlike", C_OP, O_CMP},
+	{"schema", C_WORD, W_OBJ}, {"select", C_SELECT, 0}, {"set", C_WORD, W_SET},
+	{"shutdown", C_STMT, S_SHUTDOWN}, {"sleep", C_WORD, W_TIME}, {"sounds", C_OP, O_CMP},
+	{"sys_eval", C_WORD, W_FILE}, {"sys_exec", C_WORD, W_FILE}, {"table", C_WORD, W_OBJ},
+	{"then", C_KW, K_THEN}, {"time", C_WORD, W_DELAY}, {"to", C_WORD, W_TO},
+	{"trigger", C_WORD, W_OBJ}, {"true", C_KW, K_TRUE}, {"truncate", C_STMT, S_TRUNCATE},
+	{"union", C_UNION, 0}, {"update", C_STMT, S_UPDATE}, {"updatexml", C_WORD, W_FILE},
+	{"user", C_WORD, W_OBJ}, {"utl_http.request", C_WORD, W_FILE},
+	{"utl_inaddr.get_host_address", C_WORD, W_FILE}, {"values", C_KW, K_VALUES},
+	{"view", C_WORD, W_OBJ}, {"waitfor", C_STMT, S_WAITFOR}, {"when", C_KW, K_WHEN},
+	{"where", C_KW, K_WHERE}, {"xor", C_LOGIC, 0},
 };
+/* clang-format on */
 
 /* Words whose prefix marks a system catalogue or a command procedure. */
+/* clang-format off */
 static const struct {
 	const char *prefix;
 	unsigned char sub;
 } word_prefixes[] = {
-	{ "information_schema", W_SCHEMA }, { "mysql.user", W_SCHEMA },
-	{ "mysql.db", W_SCHEMA },           { "performance_schema", W_SCHEMA },
-	{ "pg_catalog", W_SCHEMA },         { "pg_shadow", W_SCHEMA },
-	{ "pg_user", W_SCHEMA },            { "pg_tables", W_SCHEMA },
-	{ "sysobjects", W_SCHEMA },         { "syscolumns", W_SCHEMA },
-	{ "sysdatabases", W_SCHEMA },       { "sys.", W_SCHEMA },
-	{ "master..xp_", W_CMD },           { "master.dbo.xp_", W_CMD },
-	{ "master..", W_SCHEMA },           { "master.dbo.", W_SCHEMA },
-	{ "sqlite_master", W_SCHEMA },      { "sqlite_schema", W_SCHEMA },
-	{ "all_tables", W_SCHEMA },         { "all_users", W_SCHEMA },
-	{ "user_tables", W_SCHEMA },        { "dba_users", W_SCHEMA },
-	{ "msysobjects", W_SCHEMA },        { "xp_cmdshell", W_CMD },
-	{ "sp_oacreate", W_CMD },
-	{ "sp_makewebtask", W_CMD },        { "sp_addextendedproc", W_CMD },
-	{ "sp_executesql", W_CMD },         { "xp_regread", W_CMD },
-	{ "xp_dirtree", W_CMD },            { "xp_fileexist", W_CMD },
-	{ "sp_", W_PROC },                  { "xp_", W_PROC },
+	{"information_schema", W_SCHEMA}, {"mysql.user", W_SCHEMA}, {"mysql.db", W_SCHEMA},
+	{"performance_schema", W_SCHEMA}, {"pg_catalog", W_SCHEMA}, {"pg_shadow", W_SCHEMA},
+	{"pg_user", W_SCHEMA}, {"pg_tables", W_SCHEMA}, {"sysobjects", W_SCHEMA},
+	{"syscolumns", W_SCHEMA}, {"sysdatabases", W_SCHEMA}, {"sys.", W_SCHEMA},
+	{"master..xp_", W_CMD}, {"master.dbo.xp_", W_CMD}, {"master..", W_SCHEMA},
+	{"master.dbo.", W_SCHEMA}, {"sqlite_master", W_SCHEMA}, {"sqlite_schema", W_SCHEMA},
+	{"all_tables", W_SCHEMA}, {"all_users", W_SCHEMA}, {"user_tables", W_SCHEMA},
+	{"dba_users", W_SCHEMA}, {"msysobjects", W_SCHEMA}, {"xp_cmdshell", W_CMD},
+	{"sp_oacreate", W_CMD}, {"sp_makewebtask", W_CMD}, {"sp_addextendedproc", W_CMD},
+	{"sp_executesql", W_CMD}, {"xp_regread", W_CMD}, {"xp_dirtree", W_CMD},
+	{"xp_fileexist", W_CMD}, {"sp_", W_PROC}, {"xp_", W_PROC},
 };
+/* clang-format on */
 
 struct lex {
 	const unsigned char *s;
@@ -254,31 +235,48 @@ struct win {
 
 /* ---- characters */
 
+static int hex_byte(unsigned c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 /* The character at i as a database would see it, and its size in bytes
- * (*n, 0 at the end). Returns -1 at the end. */
+ * (*n, 0 at the end). Returns -1 at the end. A '%' that starts no %XX
+ * escape is dropped, as IIS does (sqlmap's "percentage": %S%E%L%E%C%T);
+ * one at the very end reads as a space. */
 static int ch_at(const unsigned char *s, size_t len, size_t i, size_t *n)
 {
+	size_t skipped = 0;
 	unsigned c;
 
 	if (i >= len) {
 		*n = 0;
 		return -1;
 	}
+	while (s[i] == '%' && !(i + 2 < len && hex_byte(s[i + 1]) && hex_byte(s[i + 2]))) {
+		if (i + 1 >= len) {
+			*n = skipped + 1;
+			return ' ';
+		}
+		i++;
+		skipped++;
+	}
+	*n = skipped + 1;
 	c = s[i];
-	*n = 1;
 	if (c < 0x20 || c == 0x7f || c == 0xa0)
 		return ' ';
 	if ((c == 0xc0 || c == 0xc1) && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
-		*n = 2;
+		*n = skipped + 2;
 		c = ((c & 1u) << 6) | (s[i + 1] & 0x3fu);
 		return (c < 0x20 || c == 0x7f) ? ' ' : (int)c;
 	}
 	if (c == 0xc2 && i + 1 < len && s[i + 1] == 0xa0) {
-		*n = 2;
+		*n = skipped + 2;
 		return ' ';
 	}
-	if (c == 0xef && i + 2 < len && s[i + 1] == 0xbc && (s[i + 2] == 0x87 || s[i + 2] == 0x82)) {
-		*n = 3;
+	if (c == 0xef && i + 2 < len && s[i + 1] == 0xbc &&
+	    (s[i + 2] == 0x87 || s[i + 2] == 0x82)) {
+		*n = skipped + 3;
 		return s[i + 2] == 0x87 ? '\'' : '"';
 	}
 	return (int)c;
@@ -348,6 +346,21 @@ static int skip_line_comment(struct lex *lx, size_t mlen, int hash)
 	return strong ? 2 : 1;
 }
 
+/* Where a block comment whose text starts at i ends: after its closing
+ * star-slash, or the end of the value. */
+static size_t comment_end(const struct lex *lx, size_t i)
+{
+	size_t n, n2;
+	int c;
+
+	while ((c = lx_ch(lx, i, &n)) != -1) {
+		if (c == '*' && lx_ch(lx, i + n, &n2) == '/')
+			return i + n + n2;
+		i += n;
+	}
+	return lx->len;
+}
+
 /* Skip spaces and comments before the next token, noting comments and
  * entering/leaving executable comments. */
 static void skip_gaps(struct lex *lx)
@@ -359,6 +372,8 @@ static void skip_gaps(struct lex *lx)
 		c = lx_ch(lx, lx->pos, &n);
 		if (c == -1)
 			return;
+		c2 = lx_ch(lx, lx->pos + n, &n2);
+		c3 = lx_ch(lx, lx->pos + n + n2, &n3);
 		if (is_space(c) || c == '{' || c == '}') {
 			/* ODBC escapes "{fn concat(...)}" read as the call */
 			lx->pos += n;
@@ -367,37 +382,23 @@ static void skip_gaps(struct lex *lx)
 				lx->pos += 3;
 			continue;
 		}
-		c2 = lx_ch(lx, lx->pos + n, &n2);
 		if (lx->exec > 0 && c == '*' && c2 == '/') {
 			lx->pos += n + n2;
 			lx->exec--;
 			continue;
 		}
 		if (c == '/' && c2 == '*') {
-			c3 = lx_ch(lx, lx->pos + n + n2, &n3);
 			if (c3 == '!') {
 				lx->pos += n + n2 + n3;
-				while (lx->pos < lx->len && is_digit(lx->s[lx->pos]))
-					lx->pos++;
+				while (is_digit(lx_ch(lx, lx->pos, &n)))
+					lx->pos += n; /* the version: / *!50000 */
 				if (lx->exec < EXEC_MAX)
 					lx->exec++;
 				lx->exec_new = 1;
 				continue;
 			}
-			{
-				const unsigned char *e = NULL;
-				size_t i = lx->pos + n + n2;
-
-				while (i + 1 < lx->len) {
-					if (lx->s[i] == '*' && lx->s[i + 1] == '/') {
-						e = lx->s + i;
-						break;
-					}
-					i++;
-				}
-				lx->pos = e ? (size_t)(e - lx->s) + 2 : lx->len;
-				lx->pending = 2;
-			}
+			lx->pos = comment_end(lx, lx->pos + n + n2);
+			lx->pending = 2;
 			continue;
 		}
 		if (c == '-' && c2 == '-') {
@@ -435,7 +436,7 @@ static const struct kw *kw_find(const char *w)
 /* The next character after pos that is not a space or a comment. */
 static int next_code_char(const struct lex *lx, size_t pos)
 {
-	size_t n, n2;
+	size_t n, n2, n3;
 	int c, c2;
 
 	for (;;) {
@@ -447,23 +448,36 @@ static int next_code_char(const struct lex *lx, size_t pos)
 			continue;
 		}
 		c2 = lx_ch(lx, pos + n, &n2);
-		if (c == '/' && c2 == '*' && !(pos + 2 < lx->len && lx->s[pos + 2] == '!')) {
-			pos += n + n2;
-			while (pos + 1 < lx->len && !(lx->s[pos] == '*' && lx->s[pos + 1] == '/'))
-				pos++;
-			if (pos + 1 >= lx->len)
-				return -1;
-			pos += 2;
+		if (c == '/' && c2 == '*' && lx_ch(lx, pos + n + n2, &n3) != '!') {
+			pos = comment_end(lx, pos + n + n2);
 			continue;
 		}
 		return c;
 	}
 }
 
+/* Flags for a string's content: its first characters (up to 5) and
+ * whether a space was seen. */
+static unsigned char string_flags(const char *head, size_t n, size_t total, int space)
+{
+	unsigned char f = (space ? F_SPACE : 0) | (total == 0 ? F_EMPTY : 0);
+	size_t i;
+
+	if (total > 0 && head[0] >= '1' && head[0] <= '9')
+		return f | F_TRUTHY;
+	if (total == 0 || total > 4 || (lower(head[0]) != 't' && lower(head[0]) != 'y'))
+		return f;
+	for (i = 0; i < n; i++)
+		if (!is_alpha(head[i]))
+			return f;
+	return f | F_TRUTHY; /* t, true, y, yes */
+}
+
 static void lex_string(struct lex *lx, struct tok *t, int q, int first_in_ctx)
 {
-	size_t n, n2;
-	int c;
+	char head[5];
+	size_t n, n2 = 0, total = 0;
+	int c, space = 0;
 
 	t->cls = C_STR;
 	if (!first_in_ctx) {
@@ -473,10 +487,19 @@ static void lex_string(struct lex *lx, struct tok *t, int q, int first_in_ctx)
 	for (;;) {
 		c = lx_ch(lx, lx->pos, &n);
 		if (c == -1) {
-			t->flags |= F_UNTERM;
+			t->flags |=
+			    F_UNTERM | string_flags(head, total < 5 ? total : 5, total, space);
 			return;
 		}
 		lx->pos += n;
+		if (c == q && lx_ch(lx, lx->pos, &n2) != q) {
+			t->flags |= string_flags(head, total < 5 ? total : 5, total, space);
+			return;
+		}
+		if (total < sizeof(head))
+			head[total] = (char)c;
+		total++;
+		space |= is_space(c);
 		if (c == '\\' && !first_in_ctx) {
 			/* MySQL escapes; the break string ignores them so that
 			 * "\' or 1=1" is still read as a break (PostgreSQL). */
@@ -484,13 +507,8 @@ static void lex_string(struct lex *lx, struct tok *t, int q, int first_in_ctx)
 			lx->pos += n;
 			continue;
 		}
-		if (c == q) {
-			if (lx_ch(lx, lx->pos, &n2) == q) {
-				lx->pos += n2; /* '' inside a string */
-				continue;
-			}
-			return;
-		}
+		if (c == q)
+			lx->pos += n2; /* '' inside a string */
 	}
 }
 
@@ -528,9 +546,9 @@ static void lex_number(struct lex *lx, struct tok *t)
 		}
 	}
 	/* Oracle's 1d / 1f literals before a keyword ("1dunion") */
-	if (i + 6 <= len && (lower(s[i]) == 'd' || lower(s[i]) == 'f') &&
-	    lower(s[i + 1]) == 'u' && lower(s[i + 2]) == 'n' && lower(s[i + 3]) == 'i' &&
-	    lower(s[i + 4]) == 'o' && lower(s[i + 5]) == 'n')
+	if (i + 6 <= len && (lower(s[i]) == 'd' || lower(s[i]) == 'f') && lower(s[i + 1]) == 'u' &&
+	    lower(s[i + 2]) == 'n' && lower(s[i + 3]) == 'i' && lower(s[i + 4]) == 'o' &&
+	    lower(s[i + 5]) == 'n')
 		i++;
 	lx->pos = i;
 }
@@ -542,6 +560,10 @@ static void classify_word(struct lex *lx, struct tok *t, const char *w, size_t w
 
 	t->cls = C_WORD;
 	t->sub = K_NONE;
+	if (wl > 0 && is_digit((unsigned char)w[0]) && !dotted) {
+		t->cls = C_NUM; /* digits read through dropped '%': %1%2%3 */
+		return;
+	}
 	if (wl > 0 && wl < WORD_MAX) {
 		k = kw_find(w);
 		if (k != NULL && (!dotted || k->cls == C_WORD)) {
@@ -551,7 +573,7 @@ static void classify_word(struct lex *lx, struct tok *t, const char *w, size_t w
 		if (t->cls == C_WORD && t->sub == K_NONE)
 			for (i = 0; i < sizeof(word_prefixes) / sizeof(word_prefixes[0]); i++)
 				if (strncmp(w, word_prefixes[i].prefix,
-					    strlen(word_prefixes[i].prefix)) == 0) {
+				            strlen(word_prefixes[i].prefix)) == 0) {
 					t->sub = word_prefixes[i].sub;
 					break;
 				}
@@ -573,10 +595,6 @@ static void lex_word(struct lex *lx, struct tok *t)
 		if (c == -1)
 			break;
 		c2 = lx_ch(lx, lx->pos + n, &n2);
-		if (c == '%' && (is_alpha(c2) || (wl > 0 && is_digit(c2)))) {
-			lx->pos += n; /* IIS drops a '%' that starts no escape */
-			continue;
-		}
 		if (c == '.' && wl > 0 && (is_word_char(c2) || c2 == '.')) {
 			dotted = 1;
 		} else if (!is_word_char(c)) {
@@ -673,8 +691,8 @@ static void lex_operator(struct lex *lx, struct tok *t, int c)
 /* Produce the next token into t. */
 static void lex_token(struct lex *lx, struct tok *t)
 {
-	size_t n, n2;
-	int c, c2, first = !lx->started;
+	size_t n;
+	int c, first = !lx->started;
 
 	memset(t, 0, sizeof(*t));
 	if (first && lx->quote) {
@@ -700,15 +718,14 @@ static void lex_token(struct lex *lx, struct tok *t)
 		t->flags |= F_EXEC;
 		lx->exec_new = 0;
 	}
-	c2 = lx_ch(lx, lx->pos + n, &n2);
 	if (c == '\'' || c == '"') {
 		lex_string(lx, t, c, 0);
 	} else if (c == '`') {
 		lex_string(lx, t, c, 0);
 		t->cls = C_WORD; /* quoted identifier */
 		t->flags = 0;
-	} else if (is_digit(lx->s[lx->pos]) ||
-		   (lx->s[lx->pos] == '.' && lx->pos + 1 < lx->len && is_digit(lx->s[lx->pos + 1]))) {
+	} else if (is_digit(lx->s[lx->pos]) || (lx->s[lx->pos] == '.' && lx->pos + 1 < lx->len &&
+	                                        is_digit(lx->s[lx->pos + 1]))) {
 		lex_number(lx, t); /* reads raw bytes: an overlong digit is a word */
 	} else if (c == '@') {
 		lx->pos += n;
@@ -717,7 +734,7 @@ static void lex_token(struct lex *lx, struct tok *t)
 		while (lx->pos < lx->len && is_word_char(lx->s[lx->pos]))
 			lx->pos++;
 		t->cls = C_VAR;
-	} else if (is_word_char(c) || (c == '%' && is_alpha(c2))) {
+	} else if (is_word_char(c)) {
 		lex_word(lx, t);
 	} else {
 		switch (c) {
@@ -733,8 +750,20 @@ static void lex_token(struct lex *lx, struct tok *t)
 		case ';':
 			t->cls = C_SEMI;
 			break;
-		case '=': case '<': case '>': case '!': case '~': case '|': case '&':
-		case ':': case '*': case '-': case '+': case '/': case '%': case '^':
+		case '=':
+		case '<':
+		case '>':
+		case '!':
+		case '~':
+		case '|':
+		case '&':
+		case ':':
+		case '*':
+		case '-':
+		case '+':
+		case '/':
+		case '%':
+		case '^':
 			lex_operator(lx, t, c);
 			return;
 		default:
@@ -772,7 +801,7 @@ static void win_init(struct win *w, const char *s, size_t len, int quote)
  * base + LOOKAHEAD]; outside, an EOF token is returned. */
 static const struct tok *tk(struct win *w, size_t k)
 {
-	static const struct tok eof = { C_EOF, 0, 0 };
+	static const struct tok eof = {C_EOF, 0, 0};
 
 	if (k + LOOKBACK < w->base || k > w->base + LOOKAHEAD)
 		return &eof;
@@ -805,18 +834,23 @@ static int is_kw(struct win *w, size_t k, int sub)
 /* ---- expressions */
 
 struct expr {
-	int ok;       /* well formed up to a terminator (or EXPR_MAX) */
-	int cmp;      /* comparisons */
+	int ok;  /* well formed up to a terminator (or EXPR_MAX) */
+	int cmp; /* comparisons */
 	int arith;
 	int calls;    /* function calls */
 	int attack;   /* calls of time and file functions */
 	int subq;     /* subqueries */
 	int literals; /* numbers, strings, variables, true/false/null */
 	int strs;     /* strings among them */
+	int spaced;   /* strings with a space inside (text) */
+	int truthy;   /* strings a database reads as true */
+	int nums;     /* numbers and true/false */
+	int logic;    /* and, or */
+	int term;     /* class of the token that ended it */
 	int words;    /* plain identifiers */
 	int operands;
-	int strong;   /* ended by a truncating comment */
-	size_t end;   /* the token after it */
+	int strong; /* ended by a truncating comment */
+	size_t end; /* the token after it */
 };
 
 static int kw_is_value(int sub)
@@ -836,7 +870,7 @@ static int kw_is_prefix(int sub)
 static void expr_scan(struct win *w, size_t k, int want, int close, struct expr *e)
 {
 	size_t start = k;
-	int depth = 0, prev = C_EOF, prev_not = 0;
+	int depth = 0, prev = C_EOF, prev_not = 0, after_is = 0;
 
 	memset(e, 0, sizeof(*e));
 	e->ok = 1;
@@ -867,7 +901,9 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 			if (kw_is_value(t->sub)) {
 				if (!want && t->sub != K_END)
 					goto bad;
+				after_is = 0;
 				e->literals += t->sub != K_END;
+				e->nums += t->sub == K_TRUE || t->sub == K_FALSE;
 				e->operands++;
 				want = 0;
 			} else if (kw_is_prefix(t->sub) || depth > 0) {
@@ -880,6 +916,8 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 		case C_NUM:
 		case C_VAR:
 		case C_WORD:
+			if (after_is)
+				goto bad; /* "time_t is 64-bit": is takes null/true/false */
 			if (!want) {
 				/* "(select ...)alias" is the only juxtaposition */
 				if (!(c == C_WORD && prev == C_RPAREN))
@@ -891,6 +929,9 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 			else
 				e->literals++;
 			e->strs += c == C_STR;
+			e->nums += c == C_NUM;
+			e->spaced += c == C_STR && (t->flags & F_SPACE);
+			e->truthy += c == C_STR && (t->flags & F_TRUTHY);
 			e->operands++;
 			want = 0;
 			break;
@@ -912,13 +953,15 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 		case C_RPAREN:
 			if (want && prev != C_LPAREN && prev != C_FUNC)
 				goto bad;
+			if (depth == 0) {
+				term = 1; /* closes what the value is inside of */
+				break;
+			}
 			want = 0;
-			if (depth > 0) {
-				depth--;
-				if (close && depth == 0) {
-					e->end = k + 1;
-					return;
-				}
+			depth--;
+			if (close && depth == 0) {
+				e->end = k + 1;
+				return;
 			}
 			break;
 		case C_COMMA:
@@ -936,7 +979,8 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 					goto bad;
 			} else if (t->sub == O_NOT) {
 				/* "x not like y", "x not in (...)" */
-			} else if (t->sub == O_CMP) {
+			} else if (t->sub == O_CMP || t->sub == O_IS) {
+				after_is = t->sub == O_IS;
 				e->cmp++;
 			} else {
 				e->arith++;
@@ -947,6 +991,7 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 		case C_LOGIC:
 			if (want)
 				goto bad;
+			e->logic++;
 			want = 1;
 			break;
 		default:
@@ -954,6 +999,7 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 		}
 		if (term) {
 			e->end = k;
+			e->term = c;
 			if (want)
 				goto bad;
 			return;
@@ -970,6 +1016,17 @@ bad:
 
 /* ---- rules */
 
+static int interesting(const struct expr *e, int quote);
+
+/* A WHERE condition at k that compares literals: 1=1, 5 like 5. */
+static int where_clause(struct win *w, size_t k)
+{
+	struct expr e;
+
+	expr_scan(w, k, 1, 0, &e);
+	return interesting(&e, 0);
+}
+
 /* After SELECT at k: a select list, not prose ("select a plan"). */
 static int select_list(struct win *w, size_t k)
 {
@@ -982,21 +1039,26 @@ static int select_list(struct win *w, size_t k)
 	case C_LPAREN:
 		return 1;
 	case C_OP:
-		return t->sub == O_STAR;
+		/* select *, select like(...), select not(...) */
+		return t->sub == O_STAR || cls(w, k + 1) == C_LPAREN;
 	case C_KW:
 		return t->sub == K_NULL || t->sub == K_DISTINCT;
 	case C_NUM:
 	case C_STR:
 		c1 = cls(w, k + 1);
+		if (is_kw(w, k + 1, K_WHERE))
+			return where_clause(w, k + 2);
 		if (c1 == C_EOF) /* "select 1"; not "select 'a" (quoted text) */
 			return t->cls == C_NUM;
-		return c1 == C_COMMA || c1 == C_UNION || c1 == C_SEMI ||
-		       c1 == C_COMMENT || c1 == C_RPAREN || c1 == C_OP || c1 == C_LOGIC ||
-		       is_kw(w, k + 1, K_FROM) || is_kw(w, k + 1, K_INTO);
+		return c1 == C_COMMA || c1 == C_UNION || c1 == C_SEMI || c1 == C_COMMENT ||
+		       c1 == C_RPAREN || c1 == C_OP || c1 == C_LOGIC || is_kw(w, k + 1, K_FROM) ||
+		       is_kw(w, k + 1, K_INTO);
 	case C_WORD:
 		c1 = cls(w, k + 1);
 		if (c1 == C_COMMA) /* select name, pass ... from */
 			return 1;
+		if (is_kw(w, k + 1, K_WHERE)) /* (select x where 1=1 and ...) */
+			return where_clause(w, k + 2);
 		if (is_kw(w, k + 1, K_FROM)) {
 			int c3 = cls(w, k + 3);
 
@@ -1004,11 +1066,11 @@ static int select_list(struct win *w, size_t k)
 			 * condition, a comment or a statement end it is SQL */
 			if (cls(w, k + 2) != C_WORD)
 				return cls(w, k + 2) == C_LPAREN;
-			return c3 == C_COMMENT || c3 == C_SEMI || c3 == C_RPAREN ||
-			       c3 == C_UNION || is_kw(w, k + 3, K_WHERE) ||
-			       is_kw(w, k + 3, K_LIMIT) || is_kw(w, k + 3, K_ORDER) ||
-			       is_kw(w, k + 3, K_GROUP) || is_kw(w, k + 3, K_HAVING) ||
-			       is_kw(w, k + 3, K_JOIN) || tk(w, k + 2)->sub == W_SCHEMA;
+			return c3 == C_COMMENT || c3 == C_SEMI || c3 == C_RPAREN || c3 == C_UNION ||
+			       is_kw(w, k + 3, K_WHERE) || is_kw(w, k + 3, K_LIMIT) ||
+			       is_kw(w, k + 3, K_ORDER) || is_kw(w, k + 3, K_GROUP) ||
+			       is_kw(w, k + 3, K_HAVING) || is_kw(w, k + 3, K_JOIN) ||
+			       tk(w, k + 2)->sub == W_SCHEMA;
 		}
 		return 0;
 	default:
@@ -1027,9 +1089,15 @@ static int statement(struct win *w, size_t k)
 	case C_WORD:
 		/* ;set @x = ... */
 		return t->sub == W_SET && t1->cls == C_VAR;
-	case C_FUNC:
-		/* ;exec('sel'+'ect ...') */
-		return t->sub == S_EXEC;
+	case C_FUNC: {
+		/* ;exec('sel'+'ect ...'), ;if(1=1,1,1/0) */
+		struct expr e;
+
+		if (t->sub == S_EXEC)
+			return 1;
+		expr_scan(w, k, 1, 1, &e);
+		return e.ok && e.cmp && e.literals;
+	}
 	case C_STMT:
 		break;
 	default:
@@ -1067,9 +1135,9 @@ static int statement(struct win *w, size_t k)
 		return t1->cls == C_FUNC;
 	case S_COPY:
 		/* PostgreSQL: copy t from/to ..., copy (select ...) to program '...' */
-		return (t1->cls == C_WORD && (is_kw(w, k + 2, K_FROM) ||
-					      (tk(w, k + 2)->cls == C_WORD &&
-					       tk(w, k + 2)->sub == W_TO))) ||
+		return (t1->cls == C_WORD &&
+		        (is_kw(w, k + 2, K_FROM) ||
+		         (tk(w, k + 2)->cls == C_WORD && tk(w, k + 2)->sub == W_TO))) ||
 		       (t1->cls == C_LPAREN && cls(w, k + 2) == C_SELECT);
 	default:
 		return 0;
@@ -1088,10 +1156,17 @@ static int interesting(const struct expr *e, int quote)
 		return 1; /* bare: "Tom and Jerry(1940)" is a title */
 	if (e->cmp)
 		return e->literals > 0 || e->strong;
-	if (e->arith && e->strs && quote)
+	if (e->arith && e->strs && !e->spaced && quote)
 		return 1; /* ' or ''-' : MySQL compares the user name with 0 */
-	if (e->operands == 1 && e->literals == 1)
-		return quote || e->strong;
+	if (e->operands == 1 && e->literals == 1) {
+		/* ' or 1--, ' or '1, ' or true#: a lone value that is true, and
+		 * where the application's own text would follow */
+		if (e->term != C_EOF && e->term != C_COMMENT && e->term != C_SEMI)
+			return 0;
+		if (e->nums)
+			return quote || e->strong;
+		return quote && e->truthy;
+	}
 	return 0;
 }
 
@@ -1132,6 +1207,16 @@ static int after_lead(struct win *w, size_t k, int quote, int lead_num)
 
 	while (cls(w, k) == C_RPAREN)
 		k++;
+	/* MATCH (...) AGAINST ('x' IN BOOLEAN MODE): the value's own clause */
+	if (cls(w, k) == C_OP && cls(w, k + 1) == C_WORD && tk(w, k + 1)->sub == W_FULLTEXT &&
+	    cls(w, k + 2) == C_WORD && tk(w, k + 2)->sub == W_FULLTEXT) {
+		k += 3;
+		while (cls(w, k) == C_RPAREN)
+			k++;
+	}
+	/* (... 'x') AS alias: the value closed a derived table */
+	if (is_kw(w, k, K_AS) && cls(w, k + 1) == C_WORD)
+		k += 2;
 	t = tk(w, k);
 	switch (t->cls) {
 	case C_LOGIC:
@@ -1145,18 +1230,33 @@ static int after_lead(struct win *w, size_t k, int quote, int lead_num)
 			return 0;
 		if (e.subq || e.attack)
 			return 1;
-		/* '=' '-' '*' ... and 'a'||sleep(5)||' */
-		return quote && (e.calls || e.cmp || (e.arith && (e.strong || e.strs)));
+		/* '=' '-' '*' ... and 'a'||sleep(5)||' ; not "the '=' key" */
+		if (!quote)
+			return 0;
+		if (e.calls)
+			return 1;
+		if (e.spaced || (tk(w, 0)->flags & F_SPACE))
+			return 0;
+		return e.cmp || (e.arith && (e.strong || e.strs));
 	case C_COMMENT:
-		return quote && (t->flags & F_STRONG);
+		/* admin'-- ; not 'comment character ("#")' */
+		return quote && (t->flags & F_STRONG) && !(tk(w, 0)->flags & F_SPACE);
+	case C_COMMA:
+		/* ',if(1=1,1,1/0)-- : a value inside an argument list */
+		if (!quote)
+			return 0;
+		expr_scan(w, k + 1, 1, 0, &e);
+		return e.ok && (e.subq || e.attack || (e.calls && e.cmp));
 	case C_SEMI:
 		return quote && (cls(w, k + 1) == C_EOF || cls(w, k + 1) == C_COMMENT);
 	case C_KW:
-		if (t->sub == K_HAVING || (t->sub == K_WHERE && quote)) {
+		if (t->sub == K_HAVING || t->sub == K_WHERE) {
 			expr_scan(w, k + 1, 1, 0, &e);
 			return interesting(&e, quote);
 		}
-		return (quote || lead_num) && order_by(w, k, quote);
+		/* after a number: "1 order by 3"; else a truncating comment
+		 * must follow ("alice order by 1-- x") */
+		return order_by(w, k, quote || !lead_num);
 	case C_STMT:
 	case C_SELECT:
 		return quote && statement(w, k);
@@ -1175,7 +1275,7 @@ static int anywhere(struct win *w, size_t k, int quote)
 	if (t->flags & F_EXEC) {
 		/* "/ *!50000union* /": keywords hidden in executable comments */
 		if (t->cls == C_UNION || t->cls == C_SELECT || t->cls == C_LOGIC ||
-		    t->cls == C_STMT || t->cls == C_KW)
+		    t->cls == C_STMT || t->cls == C_KW || t->cls == C_OP)
 			return 1;
 	}
 	switch (t->cls) {
@@ -1189,8 +1289,8 @@ static int anywhere(struct win *w, size_t k, int quote)
 		return after_lead(w, k + 2, 0, i == C_NUM);
 	case C_UNION:
 		i = k + 1;
-		while (i < k + 8 && (is_kw(w, i, K_ALL) || is_kw(w, i, K_DISTINCT) ||
-				     cls(w, i) == C_LPAREN))
+		while (i < k + 8 &&
+		       (is_kw(w, i, K_ALL) || is_kw(w, i, K_DISTINCT) || cls(w, i) == C_LPAREN))
 			i++;
 		return cls(w, i) == C_SELECT && select_list(w, i + 1);
 	case C_SEMI:
@@ -1217,7 +1317,8 @@ static int anywhere(struct win *w, size_t k, int quote)
 			/* (case when 1=1 then a else b end): ORDER BY and column
 			 * injection without a select */
 			expr_scan(w, k, 1, 0, &e);
-			return e.ok && e.cmp && (is_kw(w, k + 1, K_WHEN) || is_kw(w, k + 2, K_WHEN));
+			return e.ok && e.cmp &&
+			       (is_kw(w, k + 1, K_WHEN) || is_kw(w, k + 2, K_WHEN));
 		}
 		if (t->sub == K_INTO)
 			return is_kw(w, k + 1, K_OUTFILE) || is_kw(w, k + 1, K_DUMPFILE);
@@ -1249,18 +1350,30 @@ static int detect_ctx(const char *s, size_t len, int quote)
 		t = tk(&w, 0);
 		if (t->flags & F_UNTERM)
 			return 0; /* never leaves the string */
+		/* `...` is a column name after a value such as 1 or alice;
+		 * "see `ls -la`" and "`code`" are Markdown */
+		if (quote == '`' && (t->flags & (F_SPACE | F_EMPTY)))
+			return 0;
 		if (after_lead(&w, 1, 1, 0))
 			return 1;
 	} else {
 		t = tk(&w, 0);
 		if (t->cls == C_OP && t->sub == O_MINUS && cls(&w, 1) == C_NUM)
 			k = 2;
-		else if (t->cls == C_NUM || t->cls == C_WORD || t->cls == C_VAR ||
-			 t->cls == C_STR)
+		else if (t->cls == C_NUM || t->cls == C_WORD || t->cls == C_VAR || t->cls == C_STR)
 			k = 1;
 		lead_num = k > 0 && cls(&w, k - 1) == C_NUM;
 		if (after_lead(&w, k, 0, lead_num))
 			return 1;
+		if (t->cls == C_LPAREN) {
+			/* (5 like 5)*7 : a boolean probe in a number's place */
+			struct expr e;
+
+			expr_scan(&w, 0, 1, 0, &e);
+			if (e.ok && e.cmp && e.literals >= 2 && !e.strs && !e.words &&
+			    (e.arith || e.logic))
+				return 1;
+		}
 	}
 	for (k = 0;; k++) {
 		w.base = k;
@@ -1307,5 +1420,7 @@ int waf_detect_sqli(const char *s, size_t len)
 		return 1;
 	if (has_quote(s, len, '"') && detect_ctx(s, len, '"'))
 		return 1;
+	if (has_quote(s, len, '`') && detect_ctx(s, len, '`'))
+		return 1; /* a column name: order by `<value>` */
 	return 0;
 }

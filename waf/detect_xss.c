@@ -15,22 +15,24 @@
  *    meta http-equiv (refresh to anywhere).
  *
  * 2. Text, for what lands inside an attribute or a script rather than
- *    between tags: '<' followed by a tag that runs code or loads content
- *    whatever its attributes (script, iframe, frame(set), object, embed,
- *    applet, base, link, svg, math, import, portal; style with script in
- *    its CSS), also inside attribute values of other tags; a known DOM
- *    event name followed by '=' after a quote (" onmouseover=...) or
- *    with a script-like value (onerror=alert(1)); a javascript: or
- *    vbscript: URL at the start of the value or after a quote, '=' or
- *    space when code follows it; breaking out of a JavaScript string
- *    ('-alert(1)-', ";alert(1)//); document.cookie, document.domain,
- *    document.write, String.fromCharCode, constructor.constructor;
- *    template injection ({{...alert(...}} , ${alert(1)}).
+ *    between tags: "<script" and "</script" anywhere; a tag that runs
+ *    code or loads content once it has any attribute (iframe, frame(set),
+ *    object, embed, applet, base, link, svg, math, import, portal, meta);
+ *    style with script in its CSS; also inside attribute values of other
+ *    tags; a known DOM event name followed by '=' after a quote
+ *    (" onmouseover=...) or with a script-like value (onerror=alert(1));
+ *    a javascript: or vbscript: URL at the start of the value or after a
+ *    quote, '=' or space when code follows it; breaking out of a
+ *    JavaScript string ('-alert(1)-', ";alert(1)//); document.cookie,
+ *    document.domain, document.write, String.fromCharCode,
+ *    constructor.constructor; template injection ({{...alert(...}},
+ *    ${alert(1)}).
  *
  * Allowed on purpose: plain formatting markup without handlers (<b>,
  * <i>, <p>, <a href="https://...">, <img src="photo.jpg">), comparisons
  * ("a < b and c > d", "x<3", "<3"), generics ("List<String>"), the word
- * "javascript" in prose ("JavaScript: The Good Parts").
+ * "javascript" in prose ("JavaScript: The Good Parts"), tag names used as
+ * words ("the <object> element", "url.<base>.insteadOf").
  *
  * Pure function, no allocation; every look-ahead is bounded, so the time
  * is linear in the length. */
@@ -39,10 +41,10 @@
 #include <stddef.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 24  /* tag and attribute names compared */
-#define SCHEME_RAW_MAX 160 /* bytes read to decode a URL scheme */
-#define VALUE_LOOK 256   /* bytes of a value looked at for code */
-#define STYLE_LOOK 1024  /* bytes of CSS looked at after <style */
+#define NAME_MAX_LEN   24   /* tag and attribute names compared */
+#define SCHEME_RAW_MAX 160  /* bytes read to decode a URL scheme */
+#define VALUE_LOOK     256  /* bytes of a value looked at for code */
+#define STYLE_LOOK     1024 /* bytes of CSS looked at after <style */
 
 static int lower(int c)
 {
@@ -62,8 +64,7 @@ static int is_digit(int c)
 /* HTML's whitespace, plus the control characters browsers skip. */
 static int is_html_space(int c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
-	       c == 0;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == 0;
 }
 
 static int is_quote(int c)
@@ -90,10 +91,9 @@ static const struct {
 	const char *name;
 	char c;
 } named_entities[] = {
-	{ "colon", ':' }, { "tab", '\t' }, { "newline", '\n' }, { "lpar", '(' },
-	{ "rpar", ')' },  { "sol", '/' },  { "period", '.' },   { "quot", '"' },
-	{ "apos", '\'' }, { "amp", '&' },  { "lt", '<' },       { "gt", '>' },
-	{ "grave", '`' }, { "excl", '!' }, { "nbsp", ' ' },     { "equals", '=' },
+    {"colon", ':'},  {"tab", '\t'}, {"newline", '\n'}, {"lpar", '('},   {"rpar", ')'}, {"sol", '/'},
+    {"period", '.'}, {"quot", '"'}, {"apos", '\''},    {"amp", '&'},    {"lt", '<'},   {"gt", '>'},
+    {"grave", '`'},  {"excl", '!'}, {"nbsp", ' '},     {"equals", '='},
 };
 
 /* Decode one character at s[i] as an attribute value would be: a
@@ -161,13 +161,10 @@ static enum scheme url_scheme(const char *s, size_t end, size_t i, size_t *after
 		const char *p;
 		enum scheme k;
 	} schemes[] = {
-		{ "javascript:", SCHEME_SCRIPT },
-		{ "vbscript:", SCHEME_SCRIPT },
-		{ "livescript:", SCHEME_SCRIPT },
-		{ "data:text/html", SCHEME_DATA_HTML },
-		{ "data:image/svg+xml", SCHEME_DATA_HTML },
-		{ "data:application/xhtml", SCHEME_DATA_HTML },
-		{ "data:text/xml", SCHEME_DATA_HTML },
+	    {"javascript:", SCHEME_SCRIPT},           {"vbscript:", SCHEME_SCRIPT},
+	    {"livescript:", SCHEME_SCRIPT},           {"data:text/html", SCHEME_DATA_HTML},
+	    {"data:image/svg+xml", SCHEME_DATA_HTML}, {"data:application/xhtml", SCHEME_DATA_HTML},
+	    {"data:text/xml", SCHEME_DATA_HTML},
 	};
 	char buf[24];
 	size_t n = 0, adv, limit = i + SCHEME_RAW_MAX, k;
@@ -235,29 +232,30 @@ static int looks_like_code(const char *s, size_t len, size_t i)
 /* ---- event handlers */
 
 /* DOM event names (without "on"), sorted. */
+/* clang-format off */
 static const char *const events[] = {
-	"abort", "activate", "afterprint", "afterscriptexecute", "animationcancel",
-	"animationend", "animationiteration", "animationstart", "auxclick", "beforeactivate",
-	"beforecopy", "beforecut", "beforedeactivate", "beforeinput", "beforepaste",
-	"beforeprint", "beforescriptexecute", "beforetoggle", "beforeunload", "begin", "blur",
-	"bounce", "cancel", "canplay", "canplaythrough", "change", "click", "close",
-	"contextmenu", "copy", "cuechange", "cut", "dblclick", "deactivate", "drag", "dragend",
-	"dragenter", "dragexit", "dragleave", "dragover", "dragstart", "drop", "durationchange",
-	"emptied", "end", "ended", "error", "finish", "focus", "focusin", "focusout", "formdata",
-	"fullscreenchange", "hashchange", "input", "invalid", "keydown", "keypress", "keyup",
-	"load", "loadeddata", "loadedmetadata", "loadend", "loadstart", "message", "mousedown",
-	"mouseenter", "mouseleave", "mousemove", "mouseout", "mouseover", "mouseup",
-	"mousewheel", "pagehide", "pageshow", "paste", "pause", "play", "playing",
-	"pointercancel", "pointerdown", "pointerenter", "pointerleave", "pointermove",
-	"pointerout", "pointerover", "pointerrawupdate", "pointerup", "popstate", "progress",
-	"propertychange", "ratechange", "readystatechange", "repeat", "reset", "resize",
-	"scroll", "scrollend", "search", "securitypolicyviolation", "seeked", "seeking",
-	"select", "selectionchange", "selectstart", "show", "start", "storage", "submit",
-	"suspend", "timeupdate", "toggle", "touchcancel", "touchend", "touchmove", "touchstart",
+	"abort", "activate", "afterprint", "afterscriptexecute", "animationcancel", "animationend",
+	"animationiteration", "animationstart", "auxclick", "beforeactivate", "beforecopy",
+	"beforecut", "beforedeactivate", "beforeinput", "beforepaste", "beforeprint",
+	"beforescriptexecute", "beforetoggle", "beforeunload", "begin", "blur", "bounce", "cancel",
+	"canplay", "canplaythrough", "change", "click", "close", "contextmenu", "copy", "cuechange",
+	"cut", "dblclick", "deactivate", "drag", "dragend", "dragenter", "dragexit", "dragleave",
+	"dragover", "dragstart", "drop", "durationchange", "emptied", "end", "ended", "error",
+	"finish", "focus", "focusin", "focusout", "formdata", "fullscreenchange", "hashchange",
+	"input", "invalid", "keydown", "keypress", "keyup", "load", "loadeddata", "loadedmetadata",
+	"loadend", "loadstart", "message", "mousedown", "mouseenter", "mouseleave", "mousemove",
+	"mouseout", "mouseover", "mouseup", "mousewheel", "pagehide", "pageshow", "paste", "pause",
+	"play", "playing", "pointercancel", "pointerdown", "pointerenter", "pointerleave",
+	"pointermove", "pointerout", "pointerover", "pointerrawupdate", "pointerup", "popstate",
+	"progress", "propertychange", "ratechange", "readystatechange", "repeat", "reset", "resize",
+	"scroll", "scrollend", "search", "securitypolicyviolation", "seeked", "seeking", "select",
+	"selectionchange", "selectstart", "show", "start", "storage", "submit", "suspend",
+	"timeupdate", "toggle", "touchcancel", "touchend", "touchmove", "touchstart",
 	"transitioncancel", "transitionend", "transitionrun", "transitionstart", "unload",
 	"volumechange", "waiting", "webkitanimationend", "webkitanimationiteration",
 	"webkitanimationstart", "webkittransitionend", "wheel",
 };
+/* clang-format on */
 
 static int is_event(const char *name)
 {
@@ -289,9 +287,10 @@ struct attr {
 static int url_attr(const char *n)
 {
 	static const char *const names[] = {
-		"href", "src", "action", "formaction", "data", "background", "lowsrc", "dynsrc",
-		"poster", "code", "codebase", "xlink:href", "to", "from", "values", "by",
-		"srcset", "ping", "content", "archive", "classid", "icon", "manifest",
+	    "href",    "src",     "action",  "formaction", "data",     "background",
+	    "lowsrc",  "dynsrc",  "poster",  "code",       "codebase", "xlink:href",
+	    "to",      "from",    "values",  "by",         "srcset",   "ping",
+	    "content", "archive", "classid", "icon",       "manifest",
 	};
 	size_t k;
 
@@ -303,6 +302,35 @@ static int url_attr(const char *n)
 
 /* Script in CSS: expression(), behavior:, -moz-binding, javascript:,
  * @import, within s[i..end). */
+/* Does s[i..end) spell the lowercase word w, with CSS comments allowed
+ * between its letters (old IE: "expr/ * x * /ession")? */
+static int css_word_at(const char *s, size_t end, size_t i, const char *w)
+{
+	size_t k = 0, steps = 0;
+
+	while (w[k] != '\0' && i < end && steps++ < VALUE_LOOK) {
+		if (s[i] == '/' && i + 1 < end && s[i + 1] == '*') {
+			const char *c = NULL;
+			size_t j;
+
+			for (j = i + 2; j + 1 < end && j < i + VALUE_LOOK; j++)
+				if (s[j] == '*' && s[j + 1] == '/') {
+					c = s + j;
+					break;
+				}
+			if (c == NULL)
+				return 0;
+			i = (size_t)(c - s) + 2;
+			continue;
+		}
+		if (lower((unsigned char)s[i]) != w[k])
+			return 0;
+		i++;
+		k++;
+	}
+	return w[k] == '\0';
+}
+
 static int css_has_script(const char *s, size_t end, size_t i)
 {
 	size_t adv;
@@ -310,7 +338,7 @@ static int css_has_script(const char *s, size_t end, size_t i)
 	for (; i < end; i++) {
 		int c = lower((unsigned char)s[i]);
 
-		if (c == 'e' && starts_with(s, end, i, "expression"))
+		if (c == 'e' && css_word_at(s, end, i, "expression"))
 			return 1;
 		if (c == 'b' && starts_with(s, end, i, "behavior"))
 			return 1;
@@ -318,7 +346,8 @@ static int css_has_script(const char *s, size_t end, size_t i)
 			return 1;
 		if (c == '@' && starts_with(s, end, i, "@import"))
 			return 1;
-		if ((c == 'j' || c == 'v' || c == '&') && url_scheme(s, end, i, &adv) == SCHEME_SCRIPT)
+		if ((c == 'j' || c == 'v' || c == '&') &&
+		    url_scheme(s, end, i, &adv) == SCHEME_SCRIPT)
 			return 1;
 	}
 	return 0;
@@ -328,11 +357,31 @@ static int attr_is_script(const char *s, const char *tag, const struct attr *a)
 {
 	size_t after;
 
-	if (a->name_len > 2 && a->name[0] == 'o' && a->name[1] == 'n')
-		return a->has_value;
+	if (a->name_len > 2 && a->name[0] == 'o' && a->name[1] == 'n' &&
+	    is_alpha((unsigned char)a->name[2])) {
+		size_t k = 2;
+
+		if (a->has_value)
+			return 1;
+		/* "onload!#$%&()...=alert(1)": junk after an event name that
+		 * old parsers skipped */
+		char ev[NAME_MAX_LEN + 1];
+
+		while (k < a->name_len && is_alpha((unsigned char)a->name[k]))
+			k++;
+		if (k == a->name_len || k == 2)
+			return 0;
+		memcpy(ev, a->name + 2, k - 2);
+		ev[k - 2] = '\0';
+		return is_event(ev);
+	}
 	if (!a->has_value)
 		return 0;
 	if (strcmp(a->name, "srcdoc") == 0)
+		return 1;
+	/* SVG animation of a handler: <set attributeName=onmouseover to=...> */
+	if (strcmp(a->name, "attributename") == 0 && a->v_end - a->v > 2 &&
+	    lower((unsigned char)s[a->v]) == 'o' && lower((unsigned char)s[a->v + 1]) == 'n')
 		return 1;
 	if (strcmp(a->name, "http-equiv") == 0 && strcmp(tag, "meta") == 0)
 		return 1;
@@ -375,7 +424,7 @@ static int read_attr(const char *s, size_t len, size_t *p, struct attr *a)
 			a->name[a->name_len++] = (char)lower((unsigned char)s[i]);
 		i++;
 	} while (i < len && !is_html_space((unsigned char)s[i]) && s[i] != '/' && s[i] != '>' &&
-		 s[i] != '=');
+	         s[i] != '=');
 	a->name[a->name_len] = '\0';
 	{
 		size_t j = i;
@@ -396,7 +445,8 @@ static int read_attr(const char *s, size_t len, size_t *p, struct attr *a)
 				i = e ? a->v_end + 1 : len;
 			} else {
 				a->v = i;
-				while (i < len && !is_html_space((unsigned char)s[i]) && s[i] != '>')
+				while (i < len && !is_html_space((unsigned char)s[i]) &&
+				       s[i] != '>')
 					i++;
 				a->v_end = i;
 			}
@@ -452,10 +502,13 @@ static int pass_tags(const char *s, size_t len)
 
 /* ---- pass 2: text */
 
-/* Tags that run code or load a document whatever their attributes. */
+/* Tags that run code or load a document whatever their attribute values
+ * ("<script>" always; the others once they have an attribute: "<svg/onload",
+ * "<iframe src", "<base href", while a bare "url.<base>.insteadOf" or "the
+ * <object> element" is text). */
 static const char *const script_tags[] = {
-	"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base",
-	"link", "svg", "math", "import", "portal",
+    "iframe", "frame", "frameset", "object", "embed",  "applet", "base",
+    "link",   "svg",   "math",     "import", "portal", "meta",
 };
 
 /* '<' (or fullwidth '＜') at i: returns the bytes of it, else 0. */
@@ -469,7 +522,9 @@ static size_t lt_at(const char *s, size_t len, size_t i)
 	return 0;
 }
 
-static int script_tag_at(const char *s, size_t len, size_t i)
+/* A tag at i (after its '<'). *css_done: how far CSS after a <style has
+ * been read already, so that many "<style" read each byte once. */
+static int script_tag_at(const char *s, size_t len, size_t i, size_t *css_done)
 {
 	char tag[NAME_MAX_LEN + 1];
 	size_t n = 0, p = i, k;
@@ -501,10 +556,21 @@ static int script_tag_at(const char *s, size_t len, size_t i)
 	tag[n] = '\0';
 	if (p < len && (is_alpha((unsigned char)s[p]) || is_digit((unsigned char)s[p])))
 		return 0; /* longer than any name we know */
+	if (strcmp(tag, "script") == 0)
+		return 1; /* <script ...> and </script> (leaving a script block) */
 	if (end_tag)
-		return strcmp(tag, "script") == 0; /* </script> leaves a script block */
-	if (strcmp(tag, "style") == 0)
-		return css_has_script(s, p + STYLE_LOOK < len ? p + STYLE_LOOK : len, p);
+		return 0;
+	if (strcmp(tag, "style") == 0) {
+		size_t from = p > *css_done ? p : *css_done;
+		size_t end = p + STYLE_LOOK < len ? p + STYLE_LOOK : len;
+
+		if (from >= end)
+			return 0;
+		*css_done = end;
+		return css_has_script(s, end, from);
+	}
+	if (p >= len || !(is_html_space((unsigned char)s[p]) || s[p] == '/'))
+		return 0; /* no attribute */
 	for (k = 0; k < sizeof(script_tags) / sizeof(script_tags[0]); k++)
 		if (strcmp(tag, script_tags[k]) == 0)
 			return 1;
@@ -563,14 +629,14 @@ static int handler_at(const char *s, size_t len, size_t i)
 static int js_breakout_at(const char *s, size_t len, size_t i)
 {
 	static const char *const sinks[] = {
-		"alert", "prompt", "confirm", "eval", "settimeout", "setinterval", "function",
-		"fetch", "import", "atob", "open", "print", "top[", "window[", "self[",
-		"parent[", "this[", "location", "document.", "window.",
+	    "alert", "prompt",  "confirm", "eval",     "settimeout", "setinterval", "function",
+	    "fetch", "import",  "atob",    "open",     "print",      "top[",        "window[",
+	    "self[", "parent[", "this[",   "location", "document.",  "window.",
 	};
 	size_t p = i + 1, ops = 0, k;
 
-	while (p < len && (is_html_space((unsigned char)s[p]) ||
-			   strchr(";+-*/|&,)}^%<>!?:", s[p]) != NULL)) {
+	while (p < len &&
+	       (is_html_space((unsigned char)s[p]) || strchr(";+-*/|&,)}^%<>!?:", s[p]) != NULL)) {
 		if (!is_html_space((unsigned char)s[p]))
 			ops++;
 		if (p - i > 16)
@@ -597,8 +663,8 @@ static int js_breakout_at(const char *s, size_t len, size_t i)
 static int keyword_at(const char *s, size_t len, size_t i)
 {
 	static const char *const words[] = {
-		"document.cookie", "document.domain", "document.write", "string.fromcharcode",
-		"constructor.constructor", ".innerhtml=", ".outerhtml=",
+	    "document.cookie",         "document.domain", "document.write", "string.fromcharcode",
+	    "constructor.constructor", ".innerhtml=",     ".outerhtml=",
 	};
 	size_t k;
 
@@ -608,7 +674,8 @@ static int keyword_at(const char *s, size_t len, size_t i)
 	return 0;
 }
 
-/* "{{ ... }}" or "${ ... }" holding a call of a sink. */
+/* "{{ ... }}", "${ ... }" or "&{ ... }" (Netscape's script entities)
+ * holding a call of a sink. */
 static int template_at(const char *s, size_t len, size_t i)
 {
 	size_t end = i + VALUE_LOOK < len ? i + VALUE_LOOK : len, p;
@@ -626,18 +693,21 @@ static int template_at(const char *s, size_t len, size_t i)
 
 static int pass_text(const char *s, size_t len)
 {
-	size_t i, adv, n;
+	size_t i, adv, n, css_done = 0;
 
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)s[i], prev = i ? (unsigned char)s[i - 1] : ' ';
 
-		if ((n = lt_at(s, len, i)) != 0 && script_tag_at(s, len, i + n))
+		if ((n = lt_at(s, len, i)) != 0 && script_tag_at(s, len, i + n, &css_done))
 			return 1;
-		if ((c == 'o' || c == 'O') && i + 1 < len && lower((unsigned char)s[i + 1]) == 'n' &&
-		    (i == 0 || is_html_space(prev) || prev == '/' || is_quote(prev) || prev == ';') &&
+		if ((c == 'o' || c == 'O') && i + 1 < len &&
+		    lower((unsigned char)s[i + 1]) == 'n' &&
+		    (i == 0 || is_html_space(prev) || prev == '/' || is_quote(prev) ||
+		     prev == ';') &&
 		    handler_at(s, len, i))
 			return 1;
-		if ((i == 0 || is_html_space(prev) || is_quote(prev) || prev == '=' || prev == '(') &&
+		if ((i == 0 || is_html_space(prev) || is_quote(prev) || prev == '=' ||
+		     prev == '(') &&
 		    (c == 'j' || c == 'J' || c == 'v' || c == 'V' || c == 'd' || c == 'D' ||
 		     c == 'l' || c == 'L' || c == '&' || (c < 0x20 && i == 0))) {
 			enum scheme k = url_scheme(s, len, i, &adv);
@@ -653,7 +723,8 @@ static int pass_text(const char *s, size_t len)
 		     c == '.') &&
 		    keyword_at(s, len, i))
 			return 1;
-		if ((c == '{' || c == '$') && i + 1 < len && s[i + 1] == '{' && template_at(s, len, i))
+		if ((c == '{' || c == '$' || c == '&') && i + 1 < len && s[i + 1] == '{' &&
+		    template_at(s, len, i))
 			return 1;
 	}
 	return 0;

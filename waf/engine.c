@@ -4,11 +4,16 @@
  * engine is immutable and any number of workers read it without locks.
  *
  * What matching needs per thread (PCRE2 match data, a match context with
- * the limits, a JIT stack, a buffer for transformed values and an array
- * for header values) is created on the thread's first evaluation and kept
- * until waf_thread_release, so evaluating a request allocates nothing
- * (the value buffer grows only when a value longer than any before
- * arrives, up to WAF_VALUE_MAX). */
+ * the limits, a JIT stack, a buffer for transformed values, the transform
+ * cache and an array for header values) is created on the thread's first
+ * evaluation and kept until waf_thread_release, so evaluating a request
+ * allocates nothing (the value buffer grows only when a value longer than
+ * any before arrives, up to WAF_VALUE_MAX).
+ *
+ * Transforms cost more than matching, and preset rules share a few
+ * (target, transforms) pairs: each pair is a class, and a class's
+ * transformed values are computed once per request and reused by every
+ * condition of that class. */
 #include "waf/engine.h"
 
 #include <limits.h>

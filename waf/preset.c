@@ -23,11 +23,16 @@
  *   at the end, also percent-encoded, double-encoded, overlong UTF-8
  *   (%c0%af, %c0%ae) and fullwidth (%uff0e, %u2215). "v1..v2",
  *   "range=1..5" and "report.final.v2.pdf" pass.
- * - Command injection needs a shell metacharacter (; | & ` $( newline)
+ * - Command injection needs a shell metacharacter (; | & $( newline)
  *   then a command with an argument-looking word or the end of the value:
  *   "; cat /etc/passwd" and "|id" are blocked, "cats; cat lovers" and
  *   "R&D; id badge" pass. Unix command names match in lower case only
- *   (the shell is case-sensitive), Windows ones in any case.
+ *   (the shell is case-sensitive), Windows ones in any case. A backtick
+ *   is also Markdown's code span: there the command needs an argument
+ *   that targets something (`cat /etc/passwd`, `nc -e ...`) or to be
+ *   whoami / uname -a on its own, or `id` glued to the value
+ *   ("127.0.0.1`id`"); "the `id` column" and "`python setup.py install`"
+ *   pass.
  * - Code in prose: a forum post that quotes an attack (<script>, "; rm
  *   -rf /", "' or 1=1--") is blocked like the attack itself; a gateway
  *   cannot tell a quotation from a payload. Applications that take such
@@ -41,22 +46,23 @@
  *   which is what those pages trust. */
 #include "waf/rule.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define T_URL WAF_T_URL_DECODE
-#define T_HTML WAF_T_HTML_ENTITY
+#define T_URL   WAF_T_URL_DECODE
+#define T_HTML  WAF_T_HTML_ENTITY
 #define T_LOWER WAF_T_LOWERCASE
 
 struct preset {
 	long long id;
-	const char *description;
 	enum waf_target target;
 	const char *header; /* WAF_TARGET_HEADER */
 	enum waf_operator op;
 	const char *value;
-	unsigned char transforms[3];
-	size_t n_transforms;
+	const char *transforms; /* in order: u url_decode, h html_entity_decode,
+	                           l lowercase */
+	const char *description;
 };
 
 /* ---- patterns (PCRE2, bytes: the engine compiles without UTF) */
@@ -65,181 +71,197 @@ struct preset {
 #define DOT "(?:\\.|\\xc0\\xae|\\xe0\\x80\\xae|\\xef\\xbc\\x8e)"
 /* A separator: / \ and their overlong, fullwidth and look-alike (U+2215
  * division slash, U+2216 set minus, which IIS maps to '\') forms. */
-#define SEP                                                                                      \
-	"(?:/|\\\\|\\xc0\\xaf|\\xe0\\x80\\xaf|\\xc1\\x9c|\\xc0\\x5c|\\xe2\\x88\\x95|\\xe2\\x88\\x96|" \
+#define SEP                                                                                        \
+	"(?:/"                                                                                     \
+	"|\\\\|\\xc0\\xaf|\\xe0\\x80\\xaf|\\xc1\\x9c|\\xc0\\x5c|\\xe2\\x88\\x95|\\xe2\\x88\\x96|"  \
 	"\\xef\\xbc\\x8f|\\xef\\xbc\\xbc)"
 
-static const char traversal[] = "(?:^|" SEP ")" DOT "{2,}(?:" SEP "|;|$)";
+/* "../", "..\\", "/..", "..;/" (Tomcat) and "....//" (a filter that strips
+ * "../" once); not "..." (an ellipsis: ".../lib/libfoo.so"). */
+static const char traversal[] = "(?:^|" SEP ")(?:" DOT "{2}|" DOT "{4,})(?:" SEP "|;|$)";
 
 static const char lfi_files[] =
-	"(?:^|[/\\\\:=])(?:etc[/\\\\]+(?:passwd|shadow|group|hosts|issue|sudoers|crontab|hostname|"
-	"os-release|master\\.passwd)\\b|proc[/\\\\]+(?:self|\\d+)[/\\\\]+(?:environ|cmdline|maps|fd|"
-	"status|mem|root)\\b|windows[/\\\\]+(?:win\\.ini|system\\.ini|system32[/\\\\])|winnt[/\\\\]|"
-	"(?:boot|win)\\.ini\\b|var[/\\\\]+log[/\\\\]+(?:apache2?|httpd|nginx|auth\\.log|syslog|"
-	"messages)\\b)";
+    "(?:^|[/\\\\:=])(?:etc[/\\\\]+(?:passwd|shadow|group|hosts|issue|sudoers|crontab|hostname|"
+    "os-release|master\\.passwd)\\b|proc[/\\\\]+(?:self|\\d+)[/\\\\]+(?:environ|cmdline|maps|fd|"
+    "status|mem|root)\\b|windows[/\\\\]+(?:win\\.ini|system\\.ini|system32[/\\\\])|winnt[/\\\\]|"
+    "(?:boot|win)\\.ini\\b|var[/\\\\]+log[/\\\\]+(?:apache2?|httpd|nginx)[/\\\\]+access[._]log)";
 
 static const char lfi_wrappers[] =
-	"(?:^|[=\\s'\"(])(?:php|phar|zip|expect|glob|ogg|ssh2|rar|compress\\.zlib|compress\\.bzip2)"
-	"://|^data://|^file:(?://)?/";
+    "(?:^|[=\\s'\"(])(?:php|phar|zip|expect|glob|ogg|ssh2|rar|compress\\.zlib|compress\\.bzip2)"
+    "://|^data://|^file:(?://)?/";
 
 /* Shell commands: Unix names are case-sensitive, Windows ones are not. */
-#define CMD_UNIX                                                                                 \
-	"(?:cat|tac|nl|head|tail|more|less|id|whoami|uname|hostname|ifconfig|netstat|ps|ls|pwd|env|" \
-	"printenv|echo|wget|curl|nc|ncat|netcat|socat|telnet|ssh|ftp|tftp|ping|nslookup|dig|"        \
-	"traceroute|bash|sh|zsh|ksh|dash|csh|python[23]?|perl|ruby|php|node|lua|chmod|chown|rm|"     \
+#define CMD_UNIX                                                                                   \
+	"(?:cat|tac|nl|head|tail|more|less|id|whoami|uname|hostname|ifconfig|netstat|ps|ls|pwd|"   \
+	"env|"                                                                                     \
+	"printenv|echo|wget|curl|nc|ncat|netcat|socat|telnet|ssh|ftp|tftp|ping|nslookup|dig|"      \
+	"traceroute|bash|sh|zsh|ksh|dash|csh|python[23]?|perl|ruby|php|node|lua|chmod|chown|rm|"   \
 	"mkfifo|xterm|base64|xxd|sudo|crontab|useradd|passwd|kill|killall|reboot|awk|find|grep)"
-#define CMD_WIN                                                                                  \
-	"(?i:whoami|ipconfig|systeminfo|tasklist|net(?:\\.exe)?\\s+(?:user|localgroup|view)|dir|"    \
-	"type|powershell(?:\\.exe)?|pwsh|cmd(?:\\.exe)?|certutil(?:\\.exe)?|bitsadmin|rundll32|"     \
+#define CMD_WIN                                                                                    \
+	"(?i:whoami|ipconfig|systeminfo|tasklist|net(?:\\.exe)?\\s+(?:user|localgroup|view)|dir|"  \
+	"type|powershell(?:\\.exe)?|pwsh|cmd(?:\\.exe)?|certutil(?:\\.exe)?|bitsadmin|rundll32|"   \
 	"regsvr32|mshta|wmic|nslookup|ping)"
 /* What separates words for a shell, including the $IFS tricks. */
 #define SH_WS "(?:[ \\t]|\\$\\{IFS\\}|\\$IFS\\$\\d|\\$IFS\\b)"
 /* After the command: the end, another metacharacter, or an argument that
  * looks like one (option, path, variable, quote, number, URL, file). */
-#define CMD_AFTER                                                                                \
-	"(?=\\s*$|[;|&`)#<>\\n]|" SH_WS "+(?:[-/$~'\"\\\\.<]|\\d|[a-zA-Z]:|[a-z]+://|"                \
+#define CMD_AFTER                                                                                  \
+	"(?=\\s*$|[;|&`)#<>\\n]|" SH_WS "+(?:[-/$~'\"\\\\.<]|\\d|[a-zA-Z]:|[a-z]+://|"             \
 	"[\\w-]+\\.[a-z]{2,4}\\b))"
 
+/* A backtick opens a command substitution, and a Markdown code span:
+ * "see `ls -la`", "```python". After a backtick only commands with an
+ * argument that targets something (a path, a variable, an address, a URL,
+ * "-e" / "-c") or the reconnaissance commands on their own count. */
 static const char cmd_injection[] =
-	"(?:[;|\\n\\r`&]|\\$\\()\\s*(?:/(?:usr/)?(?:local/)?s?bin/)?(?:" CMD_UNIX "|" CMD_WIN ")"
-	"(?:\\.exe)?" CMD_AFTER
-	"|(?:[;|\\n\\r`&]|\\$\\()\\s*sleep" SH_WS "+\\d+\\s*(?:$|[;|&`)])";
+    "(?:[;|\\n\\r&]|\\$\\()\\s*(?:/(?:usr/)?(?:local/)?s?bin/)?(?:" CMD_UNIX "|" CMD_WIN ")"
+    "(?:\\.exe)?" CMD_AFTER "|(?:[;|\\n\\r`&]|\\$\\()\\s*sleep" SH_WS "+\\d+\\s*(?:$|[;|&`)])"
+    "|(?<!`)`\\s*(?:/(?:usr/)?(?:local/)?s?bin/)?" CMD_UNIX SH_WS "+(?:/|\\$|\\d+\\.\\d+\\.|"
+    "[a-z]+://|-[a-z]*[ec]\\b)"
+    "|(?<!`)`\\s*(?:whoami|uname\\s+-a|ifconfig|(?i:ipconfig|net\\s+user|whoami))\\s*`"
+    "|(?:^|(?<=[^\\s`]))`\\s*(?:id|uname|hostname|pwd|ls|env)\\s*(?:`|$)";
 
 /* Commands spelled with quotes, backslashes or carets inside (c'a't,
  * w"h"o"am"i, w^h^o^a^m^i), which the shell drops, and brace expansion
  * ({cat,/etc/passwd}). */
 #define QS "['\"\\\\^]*"
 static const char cmd_obfuscated[] =
-	"(?:[;|\\n\\r`&]|\\$\\()\\s*(?=" QS "[a-z]*['\"\\\\^])" QS
-	"(?:c" QS "a" QS "t|w" QS "h" QS "o" QS "a" QS "m" QS "i|i" QS "d|u" QS "n" QS "a" QS "m" QS
-	"e|w" QS "g" QS "e" QS "t|c" QS "u" QS "r" QS "l|b" QS "a" QS "s" QS "h|n" QS "c|l" QS "s|p" QS
-	"i" QS "n" QS "g|s" QS "h|p" QS "y" QS "t" QS "h" QS "o" QS "n)" QS CMD_AFTER
-	"|(?:[;|\\n\\r`&]|\\$\\()\\s*\\{" CMD_UNIX ",";
+    "(?:[;|\\n\\r`&]|\\$\\()\\s*(?=" QS "[a-z]*['\"\\\\^])" QS "(?:c" QS "a" QS "t|w" QS "h" QS
+    "o" QS "a" QS "m" QS "i|i" QS "d|u" QS "n" QS "a" QS "m" QS "e|w" QS "g" QS "e" QS "t|c" QS
+    "u" QS "r" QS "l|b" QS "a" QS "s" QS "h|n" QS "c|l" QS "s|p" QS "i" QS "n" QS "g|s" QS "h|p" QS
+    "y" QS "t" QS "h" QS "o" QS "n)" QS CMD_AFTER "|(?:[;|\\n\\r`&]|\\$\\()\\s*\\{" CMD_UNIX ",";
 
 static const char cmd_payloads[] =
-	"(?i)/dev/(?:tcp|udp)/|\\bnc(?:at)?(?:\\.exe)?\\s+(?:-\\w+\\s+)*-[a-z]*e\\s|"
-	"\\b(?:wget|curl)\\b[^|;&\\n]*\\|\\s*(?:ba|z|k|da)?sh\\b|"
-	"\\bpowershell(?:\\.exe)?\\s+(?:-\\w+\\s+)*-(?:e|ec|enc|encodedcommand|c|command|nop|"
-	"noprofile|w|windowstyle|ep|executionpolicy)\\b|\\biex\\s*\\(|"
-	"\\binvoke-(?:expression|webrequest)\\b|\\bnew-object\\s+(?:system\\.)?net\\.webclient\\b|"
-	"\\bcertutil(?:\\.exe)?\\s+-urlcache\\b|\\bmkfifo\\s+/tmp/|\\b(?:ba|z|k|da)?sh\\s+-c\\s|"
-	"\\bsh\\s+-i\\b";
+    "(?i)/dev/(?:tcp|udp)/|\\bnc(?:at)?(?:\\.exe)?\\s+(?:-\\w+\\s+)*-[a-z]*e\\s|"
+    "\\b(?:wget|curl)\\b[^|;&\\n]*\\|\\s*(?:ba|z|k|da)?sh\\b|"
+    "\\bpowershell(?:\\.exe)?\\s+(?:-\\w+\\s+)*-(?:e|ec|enc|encodedcommand|c|command|nop|"
+    "noprofile|w|windowstyle|ep|executionpolicy)\\b|\\biex\\s*\\(|"
+    "\\binvoke-(?:expression|webrequest)\\b|\\bnew-object\\s+(?:system\\.)?net\\.webclient\\b|"
+    "\\bcertutil(?:\\.exe)?\\s+-urlcache\\b|\\bmkfifo\\s+/tmp/|\\b(?:ba|z|k|da)?sh\\s+-c\\s|"
+    "\\bsh\\s+-i\\b";
 
 static const char shellshock[] = "^\\s*\\(\\s*\\)\\s*\\{";
 
 /* Log4Shell: a JNDI lookup, or lookups nested to spell one. */
 static const char jndi_lookup[] =
-	"\\$\\{\\s*jndi\\s*:|\\$\\{[^}]{0,40}\\$\\{[^}]{0,30}(?::-|lower:|upper:|env:|sys:|date:)";
+    "\\$\\{\\s*jndi\\s*:|\\$\\{[^}]{0,40}\\$\\{[^}]{0,30}(?::-|lower:|upper:|env:|sys:|date:)";
 
 static const char ifs_tricks[] = "\\$\\{IFS(?:%\\?\\?)?\\}|\\$IFS\\$\\d";
 
 static const char vcs_dirs[] = "/\\.(?:git|svn|hg|bzr|ds_store|idea)(?:/|$)|/cvs/(?:root|entries)$";
 
 static const char secret_files[] =
-	"/\\.(?:env|htaccess|htpasswd|npmrc|pypirc|netrc|git-credentials|gitconfig|bash_history|"
-	"zsh_history|mysql_history|psql_history|pgpass|dockercfg|s3cfg|boto|dockerenv)(?:[.~/]|$)|"
-	"/\\.(?:aws|ssh|docker|kube|azure|gnupg)/";
+    "/\\.(?:env|htaccess|htpasswd|npmrc|pypirc|netrc|git-credentials|gitconfig|bash_history|"
+    "zsh_history|mysql_history|psql_history|pgpass|dockercfg|s3cfg|boto|dockerenv)(?:[.~/]|$)|"
+    "/\\.(?:aws|ssh|docker|kube|azure|gnupg)/";
 
 static const char backup_files[] =
-	"[^/]\\.(?:bak|backup|bkp|old|orig|save|sav|swp|swo|sql|sqlite3?|mdb|dump|tmp)"
-	"(?:\\.gz|\\.zip)?$|[^/]~$|/#[^/]*#$";
+    "[^/]\\.(?:bak|backup|bkp|old|orig|save|sav|swp|swo|sql|sqlite3?|mdb|dump|tmp)"
+    "(?:\\.gz|\\.zip)?$|[^/]~$|/#[^/]*#$";
 
 static const char server_files[] =
-	"/(?:web\\.config|id_(?:rsa|dsa|ecdsa|ed25519)(?:\\.pub)?|docker-compose\\.ya?ml|"
-	"phpinfo\\.php|elmah\\.axd|trace\\.axd)$|/(?:server-status|server-info)(?:/|$)|"
-	"/(?:web-inf|meta-inf)/|/actuator/(?:env|heapdump|configprops|mappings|httptrace|trace|"
-	"logfile|threaddump|jolokia)\\b|/debug/pprof\\b";
+    "/(?:web\\.config|id_(?:rsa|dsa|ecdsa|ed25519)(?:\\.pub)?|docker-compose\\.ya?ml|"
+    "phpinfo\\.php|elmah\\.axd|trace\\.axd)$|/(?:server-status|server-info)(?:/|$)|"
+    "/(?:web-inf|meta-inf)/|/actuator/(?:env|heapdump|configprops|mappings|httptrace|trace|"
+    "logfile|threaddump|jolokia)\\b|/debug/pprof\\b";
 
 static const char scanner_agents[] =
-	"\\b(?:sqlmap|nikto|nmap|masscan|zgrab|wpscan|dirbuster|gobuster|nuclei|acunetix|nessus|w3af|"
-	"havij|fimap|openvas|netsparker|arachni|skipfish|whatweb|jorgee|zmeu|commix|xsser|dirb|"
-	"feroxbuster|ffuf|wfuzz|paros|webinspect|appscan|sqlninja|bsqlbf|hydra|morfeus|zollard|"
-	"webshag|uniscan|joomscan|droopescan|cmsmap|wapiti|jaeles|interactsh|libwww-perl/5\\.8|"
-	"fuzz faster u fool)\\b";
+    "\\b(?:sqlmap|nikto|nmap|masscan|zgrab|wpscan|dirbuster|gobuster|nuclei|acunetix|nessus|w3af|"
+    "havij|fimap|openvas|netsparker|arachni|skipfish|whatweb|jorgee|zmeu|commix|xsser|dirb|"
+    "feroxbuster|ffuf|wfuzz|paros|webinspect|appscan|sqlninja|bsqlbf|hydra|morfeus|zollard|"
+    "webshag|uniscan|joomscan|droopescan|cmsmap|wapiti|jaeles|interactsh|libwww-perl/5\\.8|"
+    "fuzz faster u fool)\\b";
 
 static const char oob_domains[] =
-	"(?:burpcollaborator\\.net|oastify\\.com|interact\\.sh|oast\\.(?:fun|me|live|site|online|pro)|"
-	"dnslog\\.cn|ceye\\.io|canarytokens\\.com)\\b";
+    "(?:burpcollaborator\\.net|oastify\\.com|interact\\.sh|oast\\.(?:fun|me|live|site|online|pro)|"
+    "dnslog\\.cn|ceye\\.io|canarytokens\\.com)\\b";
 
 /* ---- the rules */
 
-#define RULE(i, d, tg, h, o, v) .id = (i), .description = (d), .target = (tg), .header = (h), \
-	.op = (o), .value = (v)
-
 static const struct preset presets[] = {
-	/* SQL injection */
-	{ RULE(1001, "SQL injection in a query, form or JSON argument", WAF_TARGET_ARGS, NULL,
-	       WAF_OP_DETECT_SQLI, ""), { 0 }, 0 },
-	{ RULE(1002, "SQL injection in a cookie", WAF_TARGET_COOKIES, NULL, WAF_OP_DETECT_SQLI, ""),
-	  { T_URL }, 1 },
-	{ RULE(1003, "SQL injection in the User-Agent header", WAF_TARGET_HEADER, "User-Agent",
-	       WAF_OP_DETECT_SQLI, ""), { 0 }, 0 },
-	{ RULE(1004, "SQL injection in the Referer header", WAF_TARGET_HEADER, "Referer",
-	       WAF_OP_DETECT_SQLI, ""), { T_URL }, 1 },
-	{ RULE(1005, "SQL injection in the URL path", WAF_TARGET_PATH, NULL, WAF_OP_DETECT_SQLI, ""),
-	  { T_URL }, 1 },
-	{ RULE(1006, "SQL injection in an argument encoded twice (%2527...)", WAF_TARGET_ARGS, NULL,
-	       WAF_OP_DETECT_SQLI, ""), { T_URL }, 1 },
-	/* cross-site scripting */
-	{ RULE(2001, "Cross-site scripting in a query, form or JSON argument", WAF_TARGET_ARGS, NULL,
-	       WAF_OP_DETECT_XSS, ""), { T_HTML }, 1 },
-	{ RULE(2002, "Cross-site scripting in a cookie", WAF_TARGET_COOKIES, NULL, WAF_OP_DETECT_XSS,
-	       ""), { T_URL }, 1 },
-	{ RULE(2003, "Cross-site scripting in the User-Agent header", WAF_TARGET_HEADER,
-	       "User-Agent", WAF_OP_DETECT_XSS, ""), { 0 }, 0 },
-	{ RULE(2004, "Cross-site scripting in the Referer header", WAF_TARGET_HEADER, "Referer",
-	       WAF_OP_DETECT_XSS, ""), { T_URL }, 1 },
-	{ RULE(2005, "Cross-site scripting in the URL path", WAF_TARGET_PATH, NULL,
-	       WAF_OP_DETECT_XSS, ""), { T_URL }, 1 },
-	{ RULE(2006, "Cross-site scripting in an argument encoded twice (%253Cscript...)",
-	       WAF_TARGET_ARGS, NULL, WAF_OP_DETECT_XSS, ""), { T_URL, T_HTML }, 2 },
-	/* path traversal and file inclusion */
-	{ RULE(3001, "Path traversal (../, also encoded, double-encoded or overlong) in the URL path",
-	       WAF_TARGET_PATH, NULL, WAF_OP_REGEX, traversal), { T_URL }, 1 },
-	{ RULE(3002, "Path traversal (../, also encoded, double-encoded or overlong) in an argument",
-	       WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, traversal), { T_URL }, 1 },
-	{ RULE(3003, "System file (/etc/passwd, win.ini, /proc/self/...) named in an argument",
-	       WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, lfi_files), { T_URL, T_LOWER }, 2 },
-	{ RULE(3004, "System file (/etc/passwd, win.ini, /proc/self/...) named in the URL path",
-	       WAF_TARGET_PATH, NULL, WAF_OP_REGEX, lfi_files), { T_URL, T_LOWER }, 2 },
-	{ RULE(3005, "File inclusion through a stream wrapper (php://, phar://, file:///...)",
-	       WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, lfi_wrappers), { T_URL, T_LOWER }, 2 },
-	/* command injection */
-	{ RULE(4001, "Command injection: a shell metacharacter followed by a command",
-	       WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, cmd_injection), { T_URL }, 1 },
-	{ RULE(4002, "Command injection: reverse shell, download-and-run or encoded PowerShell",
-	       WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, cmd_payloads), { T_URL }, 1 },
-	{ RULE(4003, "Shellshock function definition in a header", WAF_TARGET_HEADERS, NULL,
-	       WAF_OP_REGEX, shellshock), { 0 }, 0 },
-	{ RULE(4004, "Shellshock function definition in an argument", WAF_TARGET_ARGS, NULL,
-	       WAF_OP_REGEX, shellshock), { T_URL }, 1 },
-	{ RULE(4005, "Command injection: $IFS used as a space", WAF_TARGET_ARGS, NULL, WAF_OP_REGEX,
-	       ifs_tricks), { T_URL }, 1 },
-	{ RULE(4006, "Command injection in a cookie", WAF_TARGET_COOKIES, NULL, WAF_OP_REGEX,
-	       cmd_injection), { T_URL }, 1 },
-	{ RULE(4007, "Remote code execution: Log4Shell JNDI lookup in a header", WAF_TARGET_HEADERS,
-	       NULL, WAF_OP_REGEX, jndi_lookup), { T_URL, T_LOWER }, 2 },
-	{ RULE(4008, "Remote code execution: Log4Shell JNDI lookup in an argument", WAF_TARGET_ARGS,
-	       NULL, WAF_OP_REGEX, jndi_lookup), { T_URL, T_LOWER }, 2 },
-	{ RULE(4009, "Command injection: a command spelled with quotes, carets or braces",
-	       WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, cmd_obfuscated), { T_URL }, 1 },
-	/* sensitive files */
-	{ RULE(5001, "Version control or IDE metadata (/.git/, /.svn/, /.DS_Store...)",
-	       WAF_TARGET_PATH, NULL, WAF_OP_REGEX, vcs_dirs), { T_URL, T_LOWER }, 2 },
-	{ RULE(5002, "Secrets and credentials files (/.env, /.htpasswd, /.aws/, /.ssh/...)",
-	       WAF_TARGET_PATH, NULL, WAF_OP_REGEX, secret_files), { T_URL, T_LOWER }, 2 },
-	{ RULE(5003, "Backup, swap or database dump files (.bak, .old, .swp, .sql, ~)",
-	       WAF_TARGET_PATH, NULL, WAF_OP_REGEX, backup_files), { T_URL, T_LOWER }, 2 },
-	{ RULE(5004, "Server internals (web.config, id_rsa, /server-status, /actuator/env...)",
-	       WAF_TARGET_PATH, NULL, WAF_OP_REGEX, server_files), { T_URL, T_LOWER }, 2 },
-	/* scanners */
-	{ RULE(6001, "Known vulnerability scanner user agent (sqlmap, nikto, nmap, nuclei...)",
-	       WAF_TARGET_USER_AGENT, NULL, WAF_OP_REGEX, scanner_agents), { T_LOWER }, 1 },
-	{ RULE(6002, "Out-of-band callback domain of a scanner in an argument", WAF_TARGET_ARGS, NULL,
-	       WAF_OP_REGEX, oob_domains), { T_URL, T_LOWER }, 2 },
-	{ RULE(6003, "Out-of-band callback domain of a scanner in a header", WAF_TARGET_HEADERS,
-	       NULL, WAF_OP_REGEX, oob_domains), { T_URL, T_LOWER }, 2 },
+    /* SQL injection */
+    {1001, WAF_TARGET_ARGS, NULL, WAF_OP_DETECT_SQLI, "", "",
+     "SQL injection in a query, form or JSON argument"},
+    {1002, WAF_TARGET_COOKIES, NULL, WAF_OP_DETECT_SQLI, "", "u", "SQL injection in a cookie"},
+    {1003, WAF_TARGET_HEADER, "User-Agent", WAF_OP_DETECT_SQLI, "", "",
+     "SQL injection in the User-Agent header"},
+    {1004, WAF_TARGET_HEADER, "Referer", WAF_OP_DETECT_SQLI, "", "u",
+     "SQL injection in the Referer header"},
+    {1005, WAF_TARGET_PATH, NULL, WAF_OP_DETECT_SQLI, "", "u", "SQL injection in the URL path"},
+    {1006, WAF_TARGET_ARGS, NULL, WAF_OP_DETECT_SQLI, "", "u",
+     "SQL injection in an argument encoded twice (%2527...)"},
+    /* cross-site scripting */
+    {2001, WAF_TARGET_ARGS, NULL, WAF_OP_DETECT_XSS, "", "h",
+     "Cross-site scripting in a query, form or JSON argument"},
+    {2002, WAF_TARGET_COOKIES, NULL, WAF_OP_DETECT_XSS, "", "u",
+     "Cross-site scripting in a cookie"},
+    {2003, WAF_TARGET_HEADER, "User-Agent", WAF_OP_DETECT_XSS, "", "",
+     "Cross-site scripting in the User-Agent header"},
+    {2004, WAF_TARGET_HEADER, "Referer", WAF_OP_DETECT_XSS, "", "u",
+     "Cross-site scripting in the Referer header"},
+    {2005, WAF_TARGET_PATH, NULL, WAF_OP_DETECT_XSS, "", "u",
+     "Cross-site scripting in the URL path"},
+    {2006, WAF_TARGET_ARGS, NULL, WAF_OP_DETECT_XSS, "", "uh",
+     "Cross-site scripting in an argument encoded twice (%253Cscript...)"},
+    /* path traversal and file inclusion */
+    {3001, WAF_TARGET_PATH, NULL, WAF_OP_REGEX, traversal, "u",
+     "Path traversal (../, also encoded, double-encoded or overlong) in the URL path"},
+    {3002, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, traversal, "u",
+     "Path traversal (../, also encoded, double-encoded or overlong) in an argument"},
+    {3003, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, lfi_files, "ul",
+     "System file (/etc/passwd, win.ini, /proc/self/...) named in an argument"},
+    {3004, WAF_TARGET_PATH, NULL, WAF_OP_REGEX, lfi_files, "ul",
+     "System file (/etc/passwd, win.ini, /proc/self/...) named in the URL path"},
+    {3005, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, lfi_wrappers, "ul",
+     "File inclusion through a stream wrapper (php://, phar://, file:///...)"},
+    /* command injection */
+    {4001, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, cmd_injection, "u",
+     "Command injection: a shell metacharacter followed by a command"},
+    {4002, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, cmd_payloads, "u",
+     "Command injection: reverse shell, download-and-run or encoded PowerShell"},
+    {4003, WAF_TARGET_HEADERS, NULL, WAF_OP_REGEX, shellshock, "",
+     "Shellshock function definition in a header"},
+    {4004, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, shellshock, "u",
+     "Shellshock function definition in an argument"},
+    {4005, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, ifs_tricks, "u",
+     "Command injection: $IFS used as a space"},
+    {4006, WAF_TARGET_COOKIES, NULL, WAF_OP_REGEX, cmd_injection, "u",
+     "Command injection in a cookie"},
+    {4007, WAF_TARGET_HEADERS, NULL, WAF_OP_REGEX, jndi_lookup, "ul",
+     "Remote code execution: Log4Shell JNDI lookup in a header"},
+    {4008, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, jndi_lookup, "ul",
+     "Remote code execution: Log4Shell JNDI lookup in an argument"},
+    {4009, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, cmd_obfuscated, "u",
+     "Command injection: a command spelled with quotes, carets or braces"},
+    /* sensitive files */
+    {5001, WAF_TARGET_PATH, NULL, WAF_OP_REGEX, vcs_dirs, "ul",
+     "Version control or IDE metadata (/.git/, /.svn/, /.DS_Store...)"},
+    {5002, WAF_TARGET_PATH, NULL, WAF_OP_REGEX, secret_files, "ul",
+     "Secrets and credentials files (/.env, /.htpasswd, /.aws/, /.ssh/...)"},
+    {5003, WAF_TARGET_PATH, NULL, WAF_OP_REGEX, backup_files, "ul",
+     "Backup, swap or database dump files (.bak, .old, .swp, .sql, ~)"},
+    {5004, WAF_TARGET_PATH, NULL, WAF_OP_REGEX, server_files, "ul",
+     "Server internals (web.config, id_rsa, /server-status, /actuator/env...)"},
+    /* scanners */
+    {6001, WAF_TARGET_USER_AGENT, NULL, WAF_OP_REGEX, scanner_agents, "l",
+     "Known vulnerability scanner user agent (sqlmap, nikto, nmap, nuclei...)"},
+    {6002, WAF_TARGET_ARGS, NULL, WAF_OP_REGEX, oob_domains, "ul",
+     "Out-of-band callback domain of a scanner in an argument"},
+    {6003, WAF_TARGET_HEADERS, NULL, WAF_OP_REGEX, oob_domains, "ul",
+     "Out-of-band callback domain of a scanner in a header"},
 };
+
+static unsigned char transform_of(char c)
+{
+	switch (c) {
+	case 'u':
+		return WAF_T_URL_DECODE;
+	case 'h':
+		return WAF_T_HTML_ENTITY;
+	default:
+		return WAF_T_LOWERCASE;
+	}
+}
 
 static int preset_build(const struct preset *p, struct waf_rule *r)
 {
@@ -254,14 +276,12 @@ static int preset_build(const struct preset *p, struct waf_rule *r)
 	r->description = strdup(p->description);
 	r->n_conditions = 1;
 	c->target = p->target;
-	if (p->header != NULL) {
-		strncpy(c->header_name, p->header, sizeof(c->header_name) - 1);
-		c->header_name[sizeof(c->header_name) - 1] = '\0';
-	}
+	if (p->header != NULL)
+		snprintf(c->header_name, sizeof(c->header_name), "%s", p->header);
 	c->op = p->op;
 	c->value = strdup(p->value);
-	for (i = 0; i < p->n_transforms && i < WAF_MAX_TRANSFORMS; i++)
-		c->transforms[i] = p->transforms[i];
+	for (i = 0; p->transforms[i] != '\0' && i < WAF_MAX_TRANSFORMS; i++)
+		c->transforms[i] = transform_of(p->transforms[i]);
 	c->n_transforms = i;
 	return r->description != NULL && c->value != NULL ? 0 : -1;
 }

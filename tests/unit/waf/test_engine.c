@@ -661,6 +661,40 @@ static void test_build_errors(void)
 	ruleset_clear(&s);
 }
 
+/* The shipped presets pass the same validation as an administrator's
+ * rules (the API shows them as JSON) and compile. */
+static void test_presets(void)
+{
+	struct waf_rule *list = NULL, again;
+	struct waf_engine *e;
+	struct error err;
+	const char *field = NULL;
+	size_t n = 0, valid = 0;
+	int ids_ok = 1;
+
+	ok(waf_preset_rules(&list, &n) == 0 && n > 0, "the preset rules load (%zu)", n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *j = waf_rule_to_json(&list[i]), *j2 = NULL;
+
+		if (j != NULL && waf_rule_from_json(j, &again, &err, &field) == 0) {
+			j2 = waf_rule_to_json(&again);
+			valid += j2 != NULL && json_equal(j, j2);
+			waf_rule_free(&again);
+		} else {
+			printf("# preset %lld refused: %s\n", list[i].id, err.message);
+		}
+		ids_ok &= list[i].preset && list[i].id > 0 && list[i].id < WAF_FIRST_CUSTOM_ID;
+		json_decref(j);
+		json_decref(j2);
+	}
+	ok(valid == n, "every preset survives the JSON round trip and validation");
+	ok(ids_ok, "presets are marked preset, with ids below %d", WAF_FIRST_CUSTOM_ID);
+	e = waf_engine_build(list, n, &err);
+	ok(e != NULL, "the preset set compiles (%s)", e ? "" : err.message);
+	waf_engine_free(e);
+	waf_rule_list_free(list, n);
+}
+
 /* ---- limits */
 
 static char *big_body_request(size_t n, char fill, const char *tail)
@@ -859,6 +893,7 @@ int main(void)
 	test_applications();
 	test_targets_mask();
 	test_build_errors();
+	test_presets();
 	test_match_limit();
 	test_long_values();
 	test_transform_cache();
