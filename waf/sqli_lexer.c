@@ -1,0 +1,1 @@
+/* placeholder: the SQL lexer split out of detect_sqli.c */

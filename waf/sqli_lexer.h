@@ -1,0 +1,4 @@
+/* placeholder */
+#ifndef POSTERN_WAF_SQLI_LEXER_H
+#define POSTERN_WAF_SQLI_LEXER_H
+#endif
