@@ -15,6 +15,9 @@
 #include "gateway/cert_manager.h"
 #include "gateway/model_json.h"
 #include "gateway/tls.h"
+#include "waf/engine.h"
+#include "waf/events.h"
+#include "waf/ratelimit.h"
 
 #define AUDIT_DEFAULT 100
 #define AUDIT_MAX 1000
@@ -133,6 +136,31 @@ static void cert_metrics(struct evbuffer *out, const struct cert_view *list, siz
 	}
 }
 
+/* The firewall's counters (SPEC section 6). */
+static void firewall_metrics(struct evbuffer *out, struct gateway_shared *g)
+{
+	metric_head(out, "postern_waf_blocked_total", "counter",
+		    "Requests refused by a WAF rule or an IP list (403).");
+	evbuffer_add_printf(out, "postern_waf_blocked_total %llu\n",
+			    (unsigned long long)atomic_load(&g->waf_blocked));
+	metric_head(out, "postern_rate_limited_total", "counter",
+		    "Requests refused by a rate limit (429).");
+	evbuffer_add_printf(out, "postern_rate_limited_total %llu\n",
+			    (unsigned long long)atomic_load(&g->rate_limited));
+	metric_head(out, "postern_rate_limit_evictions_total", "counter",
+		    "Clients dropped from the full rate-limit table while still counted.");
+	evbuffer_add_printf(out, "postern_rate_limit_evictions_total %llu\n",
+			    (unsigned long long)rate_limiter_evictions(g->limiter));
+	metric_head(out, "postern_waf_events_dropped_total", "counter",
+		    "Firewall events dropped because the queue to the database was full.");
+	evbuffer_add_printf(out, "postern_waf_events_dropped_total %llu\n",
+			    (unsigned long long)event_queue_dropped(g->events));
+	metric_head(out, "postern_waf_match_limit_total", "counter",
+		    "Values a WAF pattern gave up on (PCRE2 match limit).");
+	evbuffer_add_printf(out, "postern_waf_match_limit_total %llu\n",
+			    waf_match_limit_hits());
+}
+
 static void gateway_metrics(struct evbuffer *out, const struct admin_context *ctx)
 {
 	const struct gateway_stats *st = &ctx->shared->stats;
@@ -163,6 +191,7 @@ static void gateway_metrics(struct evbuffer *out, const struct admin_context *ct
 	metric_head(out, "postern_tls_handshake_failures_total", "counter",
 		    "TLS handshakes that failed with an alert.");
 	evbuffer_add_printf(out, "postern_tls_handshake_failures_total %llu\n", hs_fail);
+	firewall_metrics(out, ctx->shared);
 }
 
 void admin_api_metrics(struct admin_request *req, struct admin_response *resp)

@@ -226,8 +226,12 @@ static void entry_roll(struct rate_entry *e, uint64_t period_ms, uint64_t now_ms
 static double entry_estimate(const struct rate_entry *e, uint64_t period_ms, uint64_t now_ms)
 {
 	uint64_t elapsed = now_ms > e->win_start_ms ? now_ms - e->win_start_ms : 0;
+	uint64_t left = elapsed < period_ms ? period_ms - elapsed : 0;
 
-	return e->cur + (double)e->prev * (double)(period_ms - elapsed) / (double)period_ms;
+	/* rounded up: just after a window ends, its requests still count in
+	 * full, so a burst at the end of one window and the start of the next
+	 * cannot slip one request past the limit */
+	return e->cur + (double)(((uint64_t)e->prev * left + period_ms - 1) / period_ms);
 }
 
 /* Milliseconds from now_ms until the estimate falls under allowed, with no
@@ -239,17 +243,13 @@ static uint64_t entry_ms_until_under(const struct rate_entry *e, uint64_t period
 {
 	uint64_t end = e->win_start_ms + period_ms, at;
 
-	if (e->cur < allowed && e->prev > 0) {
-		/* prev * (P - elapsed) / P < allowed - cur */
-		double left = (double)(allowed - e->cur) * (double)period_ms / e->prev;
-
-		at = end - (uint64_t)left + 1;
-	} else if (e->cur < allowed) {
+	/* cur + ceil(prev * left / P) < allowed  <=>  left <= (allowed - cur - 1) * P / prev */
+	if (e->cur < allowed && e->prev > 0)
+		at = end - (uint64_t)((double)(allowed - e->cur - 1) * (double)period_ms / e->prev);
+	else if (e->cur < allowed)
 		at = now_ms + 1;
-	} else {
-		/* cur * (P - elapsed') / P < allowed, elapsed' from end */
-		at = end + period_ms - (uint64_t)((double)allowed * period_ms / e->cur) + 1;
-	}
+	else /* in the next window this one is the previous: ceil(cur * left / P) < allowed */
+		at = end + period_ms - (uint64_t)((double)(allowed - 1) * (double)period_ms / e->cur);
 	return at > now_ms ? at - now_ms : 1;
 }
 

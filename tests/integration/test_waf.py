@@ -394,6 +394,22 @@ def test_event_filters():
     t.eq(events(since=int(time.time()) + 3600), [], "since in the future: none")
 
 
+def test_metrics():
+    r = api.get("/metrics")
+    values = {}
+    for line in r.body.decode().splitlines():
+        if line.startswith("postern_") and " " in line:
+            k, v = line.rsplit(" ", 1)
+            values[k] = float(v)
+    t.ok(values.get("postern_waf_blocked_total", 0) >= 5 and
+         values.get("postern_rate_limited_total", 0) >= 3 and
+         values.get("postern_waf_match_limit_total", 0) >= 1 and
+         values.get("postern_waf_events_dropped_total") == 0 and
+         "postern_rate_limit_evictions_total" in values,
+         "/metrics counts blocks, 429s, match-limit hits and no dropped event",
+         {k: v for k, v in values.items() if "waf" in k or "rate" in k})
+
+
 daemon = None
 try:
     setup_done = False
@@ -401,7 +417,7 @@ try:
     t.run(setup)
     for fn in (test_modes, test_bodies, test_hot_reload_and_regex, test_pathological,
                test_rate_limit, test_ip_lists, test_trusted_proxies, test_challenge,
-               test_secrets, test_event_filters):
+               test_secrets, test_event_filters, test_metrics):
         t.run(fn)
     out = daemon.output()
     t.ok("match limit" in out.lower(), "hitting the match limit is logged")

@@ -128,12 +128,14 @@ static void test_no_block(void)
 
 	ok(passes_until_refused(rl, 3, &lim, T0, 100) == 5, "5 pass");
 	r = rate_limiter_hit(rl, 3, &lim, T0 + 5000, &retry);
-	ok(r == RATE_BLOCKED && retry == 6,
+	ok(r == RATE_BLOCKED && retry == 7,
 	   "still over in the same window: BLOCKED, retry until the window slides (%u)", retry);
 	ok(rate_limiter_hit(rl, 3, &lim, T0 + 10000, &retry) == RATE_BLOCKED,
 	   "at the next window's start the old window still weighs 5");
-	ok(rate_limiter_hit(rl, 3, &lim, T0 + 10001, &retry) == RATE_PASS,
-	   "1 ms later it weighs less than 5: PASS");
+	ok(rate_limiter_hit(rl, 3, &lim, T0 + 11999, &retry) == RATE_BLOCKED,
+	   "2 s less 1 ms into it, it still weighs 5 (rounded up)");
+	ok(rate_limiter_hit(rl, 3, &lim, T0 + 12000, &retry) == RATE_PASS,
+	   "once its share is down to 4: PASS");
 	rate_limiter_free(rl);
 }
 
@@ -145,11 +147,12 @@ static void test_sliding(void)
 	unsigned retry = 0;
 
 	ok(passes_until_refused(rl, 4, &lim, T0 + 9000, 100) == 10, "10 at the end of window 1");
-	ok(passes_until_refused(rl, 4, &lim, T0 + 10001, 100) == 1,
-	   "1 ms into window 2 the previous one still weighs 9.999: 1 passes, not 10");
-	r = rate_limiter_hit(rl, 4, &lim, T0 + 11000, &retry);
-	ok(r == RATE_BLOCKED && retry == 1, "refused until the estimate is under the limit (%u s)",
+	r = rate_limiter_hit(rl, 4, &lim, T0 + 10001, &retry);
+	ok(r == RATE_BLOCKED && retry == 1,
+	   "1 ms into window 2 the previous one still weighs 10 (rounded up): refused for %u s",
 	   retry);
+	ok(passes_until_refused(rl, 4, &lim, T0 + 11000, 100) == 1,
+	   "a tenth into window 2 it weighs 9: 1 passes");
 	ok(passes_until_refused(rl, 4, &lim, T0 + 15000, 100) == 4,
 	   "half way into window 2 the previous window weighs 5, plus 1: 4 more pass");
 	ok(passes_until_refused(rl, 4, &lim, T0 + 20000, 100) == 5,
