@@ -182,17 +182,23 @@ static int rate_check(struct conn *c)
 	const char *q = memchr(c->req->target, '?', c->req->target_len);
 	size_t path_len = q ? (size_t)(q - c->req->target) : c->req->target_len;
 	unsigned retry = 1;
-	char detail[96], headers[48], ref[17];
+	char detail[112], headers[48];
+	enum rate_result res;
 	uint64_t key;
 
 	key = rate_key(rl, c->app->id, c->client_addr.b, p->rate_key_path ? c->req->target : NULL,
 	               p->rate_key_path ? path_len : 0);
-	if (rate_limiter_hit(rl, key, &p->limit, proxy_now_us() / 1000, &retry) == RATE_PASS)
+	res = rate_limiter_hit(rl, key, &p->limit, proxy_now_us() / 1000, &retry);
+	if (res == RATE_PASS)
 		return 1;
-	snprintf(detail, sizeof(detail), "over %u requests per %u s (burst %u)", p->limit.requests,
-	         p->limit.per_seconds, p->limit.burst);
-	record(c, WAF_EVENT_RATE_LIMIT, 0, p->rate_key_path ? "ip_path" : "ip", detail,
-	       !p->rate_log_only, ref);
+	/* one event per block (the request that passed the limit), not one
+	 * per refused request: a flood must not become a flood of rows */
+	if (res == RATE_EXCEEDED) {
+		snprintf(detail, sizeof(detail), "over %u requests per %u s (burst %u), %u s",
+		         p->limit.requests, p->limit.per_seconds, p->limit.burst, retry);
+		record(c, WAF_EVENT_RATE_LIMIT, 0, p->rate_key_path ? "ip_path" : "ip", detail,
+		       !p->rate_log_only, NULL);
+	}
 	if (p->rate_log_only)
 		return 1;
 	atomic_fetch_add(&c->w->shared->rate_limited, 1);
