@@ -410,6 +410,34 @@ def test_metrics():
          {k: v for k, v in values.items() if "waf" in k or "rate" in k})
 
 
+def test_retention():
+    """Events older than [storage] event_retention (30 days) are removed at
+    start and hourly; newer ones stay."""
+    global daemon
+    import sqlite3
+    t.eq(daemon.stop(), 0, "daemon stops for the retention check")
+    db = sqlite3.connect(os.path.join(inst.data, "postern.db"))
+    now_ms = int(time.time() * 1000)
+    for ref, age_days in (("00000000000000aa", 31), ("00000000000000bb", 29)):
+        db.execute("INSERT INTO waf_events (ref, time_ms, application_id, rule_id, kind, blocked,"
+                   " client_ip, target, method, path, excerpt) VALUES (?, ?, ?, 1001, 'waf', 1,"
+                   " '192.0.2.1', 'args:q', 'GET', '/', 'x')",
+                   (ref, now_ms - age_days * 86400 * 1000, APPS["guard"]))
+    db.commit()
+    db.close()
+    daemon = Daemon(inst, env={"POSTERN_TEST_ACME_TOKENS": "tok1=tok1.answer"})
+    api.login("admin", PASSWORD)
+    deadline = time.time() + 3
+    refs = set()
+    while time.time() < deadline:
+        refs = {e["id"] for e in events(limit=1000)}
+        if "00000000000000aa" not in refs:
+            break
+        time.sleep(0.1)
+    t.ok("00000000000000aa" not in refs and "00000000000000bb" in refs,
+         "a 31-day-old event is removed, a 29-day-old one kept")
+
+
 daemon = None
 try:
     setup_done = False
@@ -421,6 +449,7 @@ try:
         t.run(fn)
     out = daemon.output()
     t.ok("match limit" in out.lower(), "hitting the match limit is logged")
+    t.run(test_retention)
 finally:
     if daemon is not None:
         code = daemon.stop()
