@@ -1,11 +1,13 @@
 /* SQL injection detector (the detect_sqli operator).
  *
  * A value is read the way an SQL lexer would read it once pasted into a
- * query, in each of the places it may land: as is (a number or a column
- * name), inside '...', inside "..." and inside `...` (MySQL identifiers). In the quoted contexts
- * the value's first matching quote ends the application's string ("the break"), and what follows is
- * code. The tokens are classified (string, number, word, keyword, operator, logic, function call,
- * comment...) and a few structural rules decide whether the code is injection-shaped:
+ * query (waf/sqli_lexer.c), in each of the places it may land: as is (a
+ * number or a column name), inside '...', inside "..." and inside `...`
+ * (MySQL identifiers). In the quoted contexts the value's first matching
+ * quote ends the application's string ("the break"), and what follows is
+ * code. The tokens are classified (string, number, word, keyword,
+ * operator, logic, function call, comment...) and a few structural rules
+ * decide whether the code is injection-shaped:
  *
  * - after the break (or after a leading number in the bare context): a
  *   logic operator and a well-formed expression that compares, calls a
@@ -22,797 +24,78 @@
  * by side ("I'd like to" is string, word, operator, word, word), so an
  * expression that does is text, not code.
  *
- * The lexer reads some encodings as a database would: control characters
- * and NBSP are spaces, overlong UTF-8 (0xc0 0xa7) is the ASCII character,
- * the fullwidth apostrophe and quotation mark are quotes, comments between
- * tokens are spaces, MySQL's executable comments are code, a '%' that
- * starts no %XX escape is dropped (IIS's "%S%E%L%E%C%T").
- *
  * Linear time: each context lexes the value once into a sliding window of
  * tokens; every rule looks at a bounded number of tokens ahead. No
- * allocation; the stack holds the window (64 small tokens). */
+ * allocation; the stack holds the window (64 small tokens).
+ *
+ * Most values are ordinary text, and most of them are settled without
+ * reading every token: sqli_scan proves in one pass over the bytes that
+ * no "anywhere" rule keyed by a word can fire; then only the rules at the
+ * value's start, after each quote's break, after each '/' and after each
+ * ';' are evaluated, each on the few tokens it looks at. */
 #include "waf/detect.h"
 
 #include <stddef.h>
 #include <string.h>
 
+#include "waf/sqli_lexer.h"
+
 #define WIN       64 /* tokens kept: a rule looks at most LOOKAHEAD ahead */
 #define LOOKAHEAD 56
 #define LOOKBACK  4
 #define EXPR_MAX  40 /* tokens an expression scan reads at most */
-#define WORD_MAX  40 /* longer words are plain identifiers */
-#define EXEC_MAX  16 /* nesting of MySQL executable comments tracked */
-
-/* Token classes. */
-enum {
-	C_EOF,
-	C_STR, /* '...' "..." */
-	C_NUM,
-	C_WORD,  /* identifier or plain word; sub says which kind */
-	C_VAR,   /* @x @@x */
-	C_FUNC,  /* a word followed by '(' */
-	C_LOGIC, /* and or xor && || */
-	C_OP,    /* comparison, arithmetic, unary */
-	C_UNION,
-	C_SELECT,
-	C_STMT,    /* statement verb: insert update delete drop exec ... */
-	C_KW,      /* other keyword; sub is the K_ */
-	C_COMMENT, /* a comment that runs to the end of the value */
-	C_LPAREN,
-	C_RPAREN,
-	C_COMMA,
-	C_SEMI,
-	C_OTHER,
-};
-
-/* Keywords (C_KW), operator kinds (C_OP), word kinds (C_WORD/C_FUNC),
- * statement verbs (C_STMT): the sub field. */
-enum {
-	K_NONE,
-	/* C_KW */
-	K_ALL,
-	K_AS,
-	K_ASC,
-	K_BY,
-	K_CASE,
-	K_DESC,
-	K_DISTINCT,
-	K_DUMPFILE,
-	K_ELSE,
-	K_END,
-	K_EXISTS,
-	K_FALSE,
-	K_FROM,
-	K_GROUP,
-	K_HAVING,
-	K_INTERVAL,
-	K_INTO,
-	K_JOIN,
-	K_LIMIT,
-	K_NULL,
-	K_OFFSET,
-	K_ON,
-	K_ORDER,
-	K_OUTFILE,
-	K_THEN,
-	K_TRUE,
-	K_VALUES,
-	K_WHEN,
-	K_WHERE,
-	/* C_OP */
-	O_CMP,   /* = < > <= >= <> != <=> like rlike regexp is in between ... */
-	O_ARITH, /* + - * / % ^ | & << >> div mod :: */
-	O_STAR,  /* '*' (also arithmetic) */
-	O_MINUS, /* '-' and '+': binary or unary */
-	O_NOT,   /* not ! ~ : unary only */
-	O_IS,    /* is: only before null, true, false (or not) */
-	O_SLASH, /* '/' (also arithmetic; starts a path segment) */
-	/* C_WORD and C_FUNC */
-	W_OBJ, /* table database schema user view index procedure function trigger */
-	W_SET,
-	W_DELAY,    /* delay time (waitfor) */
-	W_TO,       /* to (copy ... to) */
-	W_FULLTEXT, /* boolean mode (MATCH ... AGAINST) */
-	W_SCHEMA,   /* information_schema.*, mysql.user, sysobjects, pg_catalog... */
-	W_CMD,      /* xp_cmdshell sp_oacreate ... */
-	W_PROC,     /* other sp_* xp_* procedures */
-	W_TIME,     /* sleep benchmark pg_sleep ... (C_FUNC only when called) */
-	W_FILE,     /* load_file extractvalue updatexml ... */
-	/* C_STMT */
-	S_INSERT,
-	S_UPDATE,
-	S_DELETE,
-	S_DROP,
-	S_CREATE,
-	S_ALTER,
-	S_TRUNCATE,
-	S_EXEC,
-	S_DECLARE,
-	S_SHUTDOWN,
-	S_WAITFOR,
-	S_GRANT,
-	S_RENAME,
-	S_CALL,
-	S_COPY,
-};
-
-/* Token flags. */
-#define F_UNTERM 1  /* string without its closing quote */
-#define F_STRONG 2  /* comment that looks like a deliberate truncation */
-#define F_EXEC   4  /* first token inside a MySQL executable comment */
-#define F_SPACE  8  /* string with a space inside: text rather than a payload */
-#define F_TRUTHY 16 /* string a database reads as true: '1...', 'true', 'yes' */
-#define F_EMPTY  32 /* string with nothing inside */
-
-struct tok {
-	unsigned char cls;
-	unsigned char sub;
-	unsigned char flags;
-};
-
-struct kw {
-	const char *name;
-	unsigned char cls;
-	unsigned char sub;
-};
-
-/* Sorted by name for bsearch-like lookup. */
-/* clang-format off */
-static const struct kw kw_table[] = {
-	{"all", C_KW, K_ALL}, {"alter", C_STMT, S_ALTER}, {"and", C_LOGIC, 0}, {"as", C_KW, K_AS},
-	{"asc", C_KW, K_ASC}, {"benchmark", C_WORD, W_TIME}, {"between", C_OP, O_CMP},
-	{"boolean", C_WORD, W_FULLTEXT}, {"by", C_KW, K_BY}, {"call", C_STMT, S_CALL},
-	{"case", C_KW, K_CASE}, {"copy", C_STMT, S_COPY}, {"create", C_STMT, S_CREATE},
-	{"database", C_WORD, W_OBJ}, {"dbms_lock.sleep", C_WORD, W_TIME},
-	{"dbms_pipe.receive_message", C_WORD, W_TIME}, {"declare", C_STMT, S_DECLARE},
-	{"delay", C_WORD, W_DELAY}, {"delete", C_STMT, S_DELETE}, {"desc", C_KW, K_DESC},
-	{"distinct", C_KW, K_DISTINCT}, {"div", C_OP, O_ARITH}, {"drop", C_STMT, S_DROP},
-	{"dumpfile", C_KW, K_DUMPFILE}, {"else", C_KW, K_ELSE}, {"end", C_KW, K_END},
-	{"exec", C_STMT, S_EXEC}, {"execute", C_STMT, S_EXEC}, {"exists", C_KW, K_EXISTS},
-	{"extractvalue", C_WORD, W_FILE}, {"false", C_KW, K_FALSE}, {"from", C_KW, K_FROM},
-	{"function", C_WORD, W_OBJ}, {"get_lock", C_WORD, W_TIME}, {"glob", C_OP, O_CMP},
-	{"grant", C_STMT, S_GRANT}, {"group", C_KW, K_GROUP}, {"having", C_KW, K_HAVING},
-	{"ilike", C_OP, O_CMP}, {"in", C_OP, O_CMP}, {"index", C_WORD, W_OBJ},
-	{"insert", C_STMT, S_INSERT}, {"interval", C_KW, K_INTERVAL}, {"into", C_KW, K_INTO},
-	{"is", C_OP, O_IS}, {"join", C_KW, K_JOIN}, {"like", C_OP, O_CMP}, {"limit", C_KW, K_LIMIT},
-	{"lo_import", C_WORD, W_FILE}, {"load_file", C_WORD, W_FILE}, {"mod", C_OP, O_ARITH},
-	{"mode", C_WORD, W_FULLTEXT}, {"not", C_OP, O_NOT}, {"null", C_KW, K_NULL},
-	{"offset", C_KW, K_OFFSET}, {"on", C_KW, K_ON}, {"or", C_LOGIC, 0},
-	{"order", C_KW, K_ORDER}, {"outfile", C_KW, K_OUTFILE}, {"pg_read_file", C_WORD, W_FILE},
-	{"pg_sleep", C_WORD, W_TIME}, {"pg_sleep_for", C_WORD, W_TIME},
-	{"procedure", C_WORD, W_OBJ}, {"randomblob", C_WORD, W_TIME}, {"regexp", C_OP, O_CMP},
-	{"rename", C_STMT, S_RENAME}, {"revoke", C_STMT, S_GRANT}, {"rlike", C_OP, O_CMP},
-	{"schema", C_WORD, W_OBJ}, {"select", C_SELECT, 0}, {"set", C_WORD, W_SET},
-	{"shutdown", C_STMT, S_SHUTDOWN}, {"sleep", C_WORD, W_TIME}, {"sounds", C_OP, O_CMP},
-	{"sys_eval", C_WORD, W_FILE}, {"sys_exec", C_WORD, W_FILE}, {"table", C_WORD, W_OBJ},
-	{"then", C_KW, K_THEN}, {"time", C_WORD, W_DELAY}, {"to", C_WORD, W_TO},
-	{"trigger", C_WORD, W_OBJ}, {"true", C_KW, K_TRUE}, {"truncate", C_STMT, S_TRUNCATE},
-	{"union", C_UNION, 0}, {"update", C_STMT, S_UPDATE}, {"updatexml", C_WORD, W_FILE},
-	{"user", C_WORD, W_OBJ}, {"utl_http.request", C_WORD, W_FILE},
-	{"utl_inaddr.get_host_address", C_WORD, W_FILE}, {"values", C_KW, K_VALUES},
-	{"view", C_WORD, W_OBJ}, {"waitfor", C_STMT, S_WAITFOR}, {"when", C_KW, K_WHEN},
-	{"where", C_KW, K_WHERE}, {"xor", C_LOGIC, 0},
-};
-/* clang-format on */
-
-/* Words whose prefix marks a system catalogue or a command procedure. */
-/* clang-format off */
-static const struct {
-	const char *prefix;
-	unsigned char sub;
-} word_prefixes[] = {
-	{"information_schema", W_SCHEMA}, {"mysql.user", W_SCHEMA}, {"mysql.db", W_SCHEMA},
-	{"performance_schema", W_SCHEMA}, {"pg_catalog", W_SCHEMA}, {"pg_shadow", W_SCHEMA},
-	{"pg_user", W_SCHEMA}, {"pg_tables", W_SCHEMA}, {"sysobjects", W_SCHEMA},
-	{"syscolumns", W_SCHEMA}, {"sysdatabases", W_SCHEMA}, {"sys.", W_SCHEMA},
-	{"master..xp_", W_CMD}, {"master.dbo.xp_", W_CMD}, {"master..", W_SCHEMA},
-	{"master.dbo.", W_SCHEMA}, {"sqlite_master", W_SCHEMA}, {"sqlite_schema", W_SCHEMA},
-	{"all_tables", W_SCHEMA}, {"all_users", W_SCHEMA}, {"user_tables", W_SCHEMA},
-	{"dba_users", W_SCHEMA}, {"msysobjects", W_SCHEMA}, {"xp_cmdshell", W_CMD},
-	{"sp_oacreate", W_CMD}, {"sp_makewebtask", W_CMD}, {"sp_addextendedproc", W_CMD},
-	{"sp_executesql", W_CMD}, {"xp_regread", W_CMD}, {"xp_dirtree", W_CMD},
-	{"xp_fileexist", W_CMD}, {"sp_", W_PROC}, {"xp_", W_PROC},
-};
-/* clang-format on */
-
-struct lex {
-	const unsigned char *s;
-	size_t len, pos;
-	int quote;    /* context quote: the first token is the rest of a string */
-	int started;  /* a token was produced */
-	int exec;     /* depth of MySQL executable comments */
-	int exec_new; /* an executable comment just opened */
-	int pending;  /* a comment was skipped: 0, 1 weak, 2 strong */
-};
 
 struct win {
-	struct lex lx;
-	struct tok buf[WIN];
+	struct sqli_lexer lx;
+	struct sqli_tok buf[WIN];
 	size_t filled; /* tokens lexed so far */
 	size_t base;   /* the token rules are looking at */
 	int eof;
+	int paren; /* the value may hold '(': without, no call and no subquery */
 };
-
-/* ---- characters */
-
-static int hex_byte(unsigned c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* The character at i as a database would see it, and its size in bytes
- * (*n, 0 at the end). Returns -1 at the end. A '%' that starts no %XX
- * escape is dropped, as IIS does (sqlmap's "percentage": %S%E%L%E%C%T);
- * one at the very end reads as a space. */
-static int ch_at(const unsigned char *s, size_t len, size_t i, size_t *n)
-{
-	size_t skipped = 0;
-	unsigned c;
-
-	if (i >= len) {
-		*n = 0;
-		return -1;
-	}
-	while (s[i] == '%' && !(i + 2 < len && hex_byte(s[i + 1]) && hex_byte(s[i + 2]))) {
-		if (i + 1 >= len) {
-			*n = skipped + 1;
-			return ' ';
-		}
-		i++;
-		skipped++;
-	}
-	*n = skipped + 1;
-	c = s[i];
-	if (c < 0x20 || c == 0x7f || c == 0xa0)
-		return ' ';
-	if ((c == 0xc0 || c == 0xc1) && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
-		*n = skipped + 2;
-		c = ((c & 1u) << 6) | (s[i + 1] & 0x3fu);
-		return (c < 0x20 || c == 0x7f) ? ' ' : (int)c;
-	}
-	if (c == 0xc2 && i + 1 < len && s[i + 1] == 0xa0) {
-		*n = skipped + 2;
-		return ' ';
-	}
-	if (c == 0xef && i + 2 < len && s[i + 1] == 0xbc &&
-	    (s[i + 2] == 0x87 || s[i + 2] == 0x82)) {
-		*n = skipped + 3;
-		return s[i + 2] == 0x87 ? '\'' : '"';
-	}
-	return (int)c;
-}
-
-static int lx_ch(const struct lex *lx, size_t i, size_t *n)
-{
-	return ch_at(lx->s, lx->len, i, n);
-}
-
-static int is_space(int c)
-{
-	return c == ' ';
-}
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int is_alpha(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int is_word_char(int c)
-{
-	return is_alpha(c) || is_digit(c) || c == '_' || c == '$' || c >= 0x80;
-}
-
-static int lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
-
-/* ---- comments */
-
-/* Skip a line comment whose marker (mlen bytes) starts at pos; returns 2
- * when it looks like a deliberate truncation ("--", "-- -", "-- abcd",
- * "#"), else 1. */
-static int skip_line_comment(struct lex *lx, size_t mlen, int hash)
-{
-	size_t i = lx->pos + mlen, n, words = 0, wlen = 0, maxw = 0;
-	int c, inword = 0, first = 1, strong;
-
-	strong = 1;
-	while ((c = lx_ch(lx, i, &n)) != -1 && lx->s[i] != '\n') {
-		if (first && hash && (is_alpha(c) || is_digit(c)))
-			strong = 0; /* "#1", "#tag": a hash in text */
-		first = 0;
-		if (is_space(c)) {
-			inword = 0;
-		} else {
-			if (!inword) {
-				words++;
-				wlen = 0;
-			}
-			inword = 1;
-			if (++wlen > maxw)
-				maxw = wlen;
-		}
-		i += n;
-	}
-	if (words > 1 || maxw > 12)
-		strong = 0;
-	lx->pos = c == -1 ? i : i + 1;
-	return strong ? 2 : 1;
-}
-
-/* Where a block comment whose text starts at i ends: after its closing
- * star-slash, or the end of the value. */
-static size_t comment_end(const struct lex *lx, size_t i)
-{
-	size_t n, n2;
-	int c;
-
-	while ((c = lx_ch(lx, i, &n)) != -1) {
-		if (c == '*' && lx_ch(lx, i + n, &n2) == '/')
-			return i + n + n2;
-		i += n;
-	}
-	return lx->len;
-}
-
-/* Skip spaces and comments before the next token, noting comments and
- * entering/leaving executable comments. */
-static void skip_gaps(struct lex *lx)
-{
-	size_t n, n2, n3;
-	int c, c2, c3;
-
-	for (;;) {
-		c = lx_ch(lx, lx->pos, &n);
-		if (c == -1)
-			return;
-		c2 = lx_ch(lx, lx->pos + n, &n2);
-		c3 = lx_ch(lx, lx->pos + n + n2, &n3);
-		if (is_space(c) || c == '{' || c == '}') {
-			/* ODBC escapes "{fn concat(...)}" read as the call */
-			lx->pos += n;
-			if (c == '{' && lx->pos + 3 <= lx->len && lower(lx->s[lx->pos]) == 'f' &&
-			    lower(lx->s[lx->pos + 1]) == 'n' && lx->s[lx->pos + 2] == ' ')
-				lx->pos += 3;
-			continue;
-		}
-		if (lx->exec > 0 && c == '*' && c2 == '/') {
-			lx->pos += n + n2;
-			lx->exec--;
-			continue;
-		}
-		if (c == '/' && c2 == '*') {
-			if (c3 == '!') {
-				lx->pos += n + n2 + n3;
-				while (is_digit(lx_ch(lx, lx->pos, &n)))
-					lx->pos += n; /* the version: / *!50000 */
-				if (lx->exec < EXEC_MAX)
-					lx->exec++;
-				lx->exec_new = 1;
-				continue;
-			}
-			lx->pos = comment_end(lx, lx->pos + n + n2);
-			lx->pending = 2;
-			continue;
-		}
-		if (c == '-' && c2 == '-') {
-			lx->pending = skip_line_comment(lx, n + n2, 0);
-			continue;
-		}
-		if (c == '#') {
-			lx->pending = skip_line_comment(lx, n, 1);
-			continue;
-		}
-		return;
-	}
-}
-
-/* ---- tokens */
-
-static const struct kw *kw_find(const char *w)
-{
-	size_t lo = 0, hi = sizeof(kw_table) / sizeof(kw_table[0]);
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int r = strcmp(w, kw_table[mid].name);
-
-		if (r == 0)
-			return &kw_table[mid];
-		if (r < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
-/* The next character after pos that is not a space or a comment. */
-static int next_code_char(const struct lex *lx, size_t pos)
-{
-	size_t n, n2, n3;
-	int c, c2;
-
-	for (;;) {
-		c = lx_ch(lx, pos, &n);
-		if (c == -1)
-			return -1;
-		if (is_space(c)) {
-			pos += n;
-			continue;
-		}
-		c2 = lx_ch(lx, pos + n, &n2);
-		if (c == '/' && c2 == '*' && lx_ch(lx, pos + n + n2, &n3) != '!') {
-			pos = comment_end(lx, pos + n + n2);
-			continue;
-		}
-		return c;
-	}
-}
-
-/* Flags for a string's content: its first characters (up to 5) and
- * whether a space was seen. */
-static unsigned char string_flags(const char *head, size_t n, size_t total, int space)
-{
-	unsigned char f = (space ? F_SPACE : 0) | (total == 0 ? F_EMPTY : 0);
-	size_t i;
-
-	if (total > 0 && head[0] >= '1' && head[0] <= '9')
-		return f | F_TRUTHY;
-	if (total == 0 || total > 4 || (lower(head[0]) != 't' && lower(head[0]) != 'y'))
-		return f;
-	for (i = 0; i < n; i++)
-		if (!is_alpha(head[i]))
-			return f;
-	return f | F_TRUTHY; /* t, true, y, yes */
-}
-
-static void lex_string(struct lex *lx, struct tok *t, int q, int first_in_ctx)
-{
-	char head[5];
-	size_t n, n2 = 0, total = 0;
-	int c, space = 0;
-
-	t->cls = C_STR;
-	if (!first_in_ctx) {
-		lx_ch(lx, lx->pos, &n);
-		lx->pos += n;
-	}
-	for (;;) {
-		c = lx_ch(lx, lx->pos, &n);
-		if (c == -1) {
-			t->flags |=
-			    F_UNTERM | string_flags(head, total < 5 ? total : 5, total, space);
-			return;
-		}
-		lx->pos += n;
-		if (c == q && lx_ch(lx, lx->pos, &n2) != q) {
-			t->flags |= string_flags(head, total < 5 ? total : 5, total, space);
-			return;
-		}
-		if (total < sizeof(head))
-			head[total] = (char)c;
-		total++;
-		space |= is_space(c);
-		if (c == '\\' && !first_in_ctx) {
-			/* MySQL escapes; the break string ignores them so that
-			 * "\' or 1=1" is still read as a break (PostgreSQL). */
-			lx_ch(lx, lx->pos, &n);
-			lx->pos += n;
-			continue;
-		}
-		if (c == q)
-			lx->pos += n2; /* '' inside a string */
-	}
-}
-
-static void lex_number(struct lex *lx, struct tok *t)
-{
-	const unsigned char *s = lx->s;
-	size_t i = lx->pos, len = lx->len;
-
-	t->cls = C_NUM;
-	if (i + 1 < len && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X' || s[i + 1] == 'b')) {
-		i += 2;
-		while (i < len && (is_digit(s[i]) || (lower(s[i]) >= 'a' && lower(s[i]) <= 'f')))
-			i++;
-		lx->pos = i;
-		return;
-	}
-	while (i < len && is_digit(s[i]))
-		i++;
-	if (i < len && s[i] == '.') {
-		i++;
-		while (i < len && is_digit(s[i]))
-			i++;
-	}
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		size_t j = i + 1;
-
-		if (j < len && (s[j] == '+' || s[j] == '-'))
-			j++;
-		if (j < len && is_digit(s[j])) {
-			i = j;
-			while (i < len && is_digit(s[i]))
-				i++;
-		} else if (j < len && (s[j] == '(' || (s[i - 1] == '.'))) {
-			i = j; /* MySQL "1.e(" and "1.eunion" */
-		}
-	}
-	/* Oracle's 1d / 1f literals before a keyword ("1dunion") */
-	if (i + 6 <= len && (lower(s[i]) == 'd' || lower(s[i]) == 'f') && lower(s[i + 1]) == 'u' &&
-	    lower(s[i + 2]) == 'n' && lower(s[i + 3]) == 'i' && lower(s[i + 4]) == 'o' &&
-	    lower(s[i + 5]) == 'n')
-		i++;
-	lx->pos = i;
-}
-
-static void classify_word(struct lex *lx, struct tok *t, const char *w, size_t wl, int dotted)
-{
-	const struct kw *k = NULL;
-	size_t i;
-
-	t->cls = C_WORD;
-	t->sub = K_NONE;
-	if (wl > 0 && is_digit((unsigned char)w[0]) && !dotted) {
-		t->cls = C_NUM; /* digits read through dropped '%': %1%2%3 */
-		return;
-	}
-	if (wl > 0 && wl < WORD_MAX) {
-		k = kw_find(w);
-		if (k != NULL && (!dotted || k->cls == C_WORD)) {
-			t->cls = k->cls;
-			t->sub = k->sub;
-		}
-		if (t->cls == C_WORD && t->sub == K_NONE)
-			for (i = 0; i < sizeof(word_prefixes) / sizeof(word_prefixes[0]); i++)
-				if (strncmp(w, word_prefixes[i].prefix,
-				            strlen(word_prefixes[i].prefix)) == 0) {
-					t->sub = word_prefixes[i].sub;
-					break;
-				}
-	}
-	/* A word (or a statement verb: MySQL's insert(), replace()) right
-	 * before '(' is a call. */
-	if ((t->cls == C_WORD || t->cls == C_STMT) && next_code_char(lx, lx->pos) == '(')
-		t->cls = C_FUNC; /* sub kept: exec('...') is still S_EXEC */
-}
-
-static void lex_word(struct lex *lx, struct tok *t)
-{
-	char w[WORD_MAX + 1];
-	size_t wl = 0, n, n2;
-	int c, c2, dotted = 0;
-
-	for (;;) {
-		c = lx_ch(lx, lx->pos, &n);
-		if (c == -1)
-			break;
-		c2 = lx_ch(lx, lx->pos + n, &n2);
-		if (c == '.' && wl > 0 && (is_word_char(c2) || c2 == '.')) {
-			dotted = 1;
-		} else if (!is_word_char(c)) {
-			break;
-		}
-		if (wl < WORD_MAX)
-			w[wl] = (char)lower(c);
-		wl++;
-		lx->pos += n;
-	}
-	w[wl < WORD_MAX ? wl : WORD_MAX] = '\0';
-	classify_word(lx, t, w, wl < WORD_MAX ? wl : WORD_MAX + 1, dotted);
-}
-
-static void lex_operator(struct lex *lx, struct tok *t, int c)
-{
-	size_t n, n2, n3;
-	int c2, c3;
-
-	lx_ch(lx, lx->pos, &n);
-	c2 = lx_ch(lx, lx->pos + n, &n2);
-	c3 = lx_ch(lx, lx->pos + n + (n2 ? n2 : 0), &n3);
-	t->cls = C_OP;
-	t->sub = O_ARITH;
-	lx->pos += n;
-	switch (c) {
-	case '=':
-		t->sub = O_CMP;
-		if (c2 == '=')
-			lx->pos += n2;
-		return;
-	case '<':
-		t->sub = O_CMP;
-		if (c2 == '=' && c3 == '>') {
-			lx->pos += n2 + n3;
-		} else if (c2 == '=' || c2 == '>') {
-			lx->pos += n2;
-		} else if (c2 == '<') {
-			lx->pos += n2;
-			t->sub = O_ARITH;
-		}
-		return;
-	case '>':
-		t->sub = O_CMP;
-		if (c2 == '=') {
-			lx->pos += n2;
-		} else if (c2 == '>') {
-			lx->pos += n2;
-			t->sub = O_ARITH;
-		}
-		return;
-	case '!':
-		if (c2 == '=') {
-			lx->pos += n2;
-			t->sub = O_CMP;
-		} else {
-			t->sub = O_NOT;
-		}
-		return;
-	case '~':
-		t->sub = O_NOT;
-		return;
-	case '|':
-	case '&':
-		if (c2 == c) {
-			lx->pos += n2;
-			t->cls = C_LOGIC;
-			t->sub = 0;
-		}
-		return;
-	case ':':
-		if (c2 == ':' || c2 == '=') {
-			lx->pos += n2;
-			t->sub = c2 == '=' ? O_CMP : O_ARITH;
-			return;
-		}
-		t->cls = C_OTHER;
-		return;
-	case '*':
-		t->sub = O_STAR;
-		return;
-	case '-':
-	case '+':
-		t->sub = O_MINUS;
-		return;
-	case '/':
-		t->sub = O_SLASH;
-		return;
-	default:
-		return; /* % ^ */
-	}
-}
-
-/* Produce the next token into t. */
-static void lex_token(struct lex *lx, struct tok *t)
-{
-	size_t n;
-	int c, first = !lx->started;
-
-	memset(t, 0, sizeof(*t));
-	if (first && lx->quote) {
-		lx->started = 1;
-		lex_string(lx, t, lx->quote, 1);
-		return;
-	}
-	lx->started = 1;
-	lx->pending = 0;
-	skip_gaps(lx);
-	c = lx_ch(lx, lx->pos, &n);
-	if (c == -1) {
-		if (lx->pending) {
-			t->cls = C_COMMENT;
-			t->flags = lx->pending == 2 ? F_STRONG : 0;
-			lx->pending = 0;
-			return;
-		}
-		t->cls = C_EOF;
-		return;
-	}
-	if (lx->exec_new) {
-		t->flags |= F_EXEC;
-		lx->exec_new = 0;
-	}
-	if (c == '\'' || c == '"') {
-		lex_string(lx, t, c, 0);
-	} else if (c == '`') {
-		lex_string(lx, t, c, 0);
-		t->cls = C_WORD; /* quoted identifier */
-		t->flags = 0;
-	} else if (is_digit(lx->s[lx->pos]) || (lx->s[lx->pos] == '.' && lx->pos + 1 < lx->len &&
-	                                        is_digit(lx->s[lx->pos + 1]))) {
-		lex_number(lx, t); /* reads raw bytes: an overlong digit is a word */
-	} else if (c == '@') {
-		lx->pos += n;
-		if (lx_ch(lx, lx->pos, &n) == '@')
-			lx->pos += n;
-		while (lx->pos < lx->len && is_word_char(lx->s[lx->pos]))
-			lx->pos++;
-		t->cls = C_VAR;
-	} else if (is_word_char(c)) {
-		lex_word(lx, t);
-	} else {
-		switch (c) {
-		case '(':
-			t->cls = C_LPAREN;
-			break;
-		case ')':
-			t->cls = C_RPAREN;
-			break;
-		case ',':
-			t->cls = C_COMMA;
-			break;
-		case ';':
-			t->cls = C_SEMI;
-			break;
-		case '=':
-		case '<':
-		case '>':
-		case '!':
-		case '~':
-		case '|':
-		case '&':
-		case ':':
-		case '*':
-		case '-':
-		case '+':
-		case '/':
-		case '%':
-		case '^':
-			lex_operator(lx, t, c);
-			return;
-		default:
-			t->cls = C_OTHER;
-			break;
-		}
-		lx->pos += n;
-	}
-}
-
-/* lex_token, and a guarantee of progress: a token always consumes input. */
-static void lex_next(struct lex *lx, struct tok *t)
-{
-	size_t before = lx->pos;
-
-	lex_token(lx, t);
-	if (t->cls != C_EOF && t->cls != C_COMMENT && lx->pos == before && lx->pos < lx->len)
-		lx->pos++;
-}
 
 /* ---- the token window */
 
-static void win_init(struct win *w, const char *s, size_t len, int quote)
+static void win_init(struct win *w, const char *s, size_t len, int quote, int paren)
 {
-	memset(&w->lx, 0, sizeof(w->lx));
-	w->lx.s = (const unsigned char *)s;
-	w->lx.len = len;
-	w->lx.quote = quote;
+	sqli_lexer_init(&w->lx, s, len, quote);
 	w->filled = 0;
 	w->base = 0;
 	w->eof = 0;
+	w->paren = paren;
+}
+
+/* A window whose token 0 is the one-character token (cls, sub) that ends
+ * at pos, as the full read would have lexed it there. */
+static void win_init_after(struct win *w, const char *s, size_t len, size_t pos, int cls_,
+                           int sub, int paren)
+{
+	sqli_lexer_init_at(&w->lx, s, len, pos);
+	w->buf[0].cls = (unsigned char)cls_;
+	w->buf[0].sub = (unsigned char)sub;
+	w->buf[0].flags = 0;
+	w->filled = 1;
+	w->base = 0;
+	w->eof = 0;
+	w->paren = paren;
 }
 
 /* Token k (absolute index). k must be within [base - LOOKBACK,
  * base + LOOKAHEAD]; outside, an EOF token is returned. */
-static const struct tok *tk(struct win *w, size_t k)
+static const struct sqli_tok *tk(struct win *w, size_t k)
 {
-	static const struct tok eof = {C_EOF, 0, 0};
+	static const struct sqli_tok eof = {SQLI_EOF, 0, 0};
 
 	if (k + LOOKBACK < w->base || k > w->base + LOOKAHEAD)
 		return &eof;
 	while (w->filled <= k) {
-		struct tok *t = &w->buf[w->filled % WIN];
+		struct sqli_tok *t = &w->buf[w->filled % WIN];
 
 		if (w->eof)
 			*t = eof;
 		else
-			lex_next(&w->lx, t);
-		if (t->cls == C_EOF)
+			sqli_lexer_next(&w->lx, t);
+		if (t->cls == SQLI_EOF)
 			w->eof = 1;
 		w->filled++;
 	}
@@ -826,9 +109,9 @@ static int cls(struct win *w, size_t k)
 
 static int is_kw(struct win *w, size_t k, int sub)
 {
-	const struct tok *t = tk(w, k);
+	const struct sqli_tok *t = tk(w, k);
 
-	return t->cls == C_KW && t->sub == sub;
+	return t->cls == SQLI_KW && t->sub == sub;
 }
 
 /* ---- expressions */
@@ -855,13 +138,13 @@ struct expr {
 
 static int kw_is_value(int sub)
 {
-	return sub == K_NULL || sub == K_TRUE || sub == K_FALSE || sub == K_END;
+	return sub == SQLI_K_NULL || sub == SQLI_K_TRUE || sub == SQLI_K_FALSE || sub == SQLI_K_END;
 }
 
 static int kw_is_prefix(int sub)
 {
-	return sub == K_CASE || sub == K_WHEN || sub == K_THEN || sub == K_ELSE ||
-	       sub == K_EXISTS || sub == K_INTERVAL || sub == K_DISTINCT || sub == K_ALL;
+	return sub == SQLI_K_CASE || sub == SQLI_K_WHEN || sub == SQLI_K_THEN || sub == SQLI_K_ELSE ||
+	       sub == SQLI_K_EXISTS || sub == SQLI_K_INTERVAL || sub == SQLI_K_DISTINCT || sub == SQLI_K_ALL;
 }
 
 /* Read an expression from token k. want: 1 when an operand comes first,
@@ -870,26 +153,26 @@ static int kw_is_prefix(int sub)
 static void expr_scan(struct win *w, size_t k, int want, int close, struct expr *e)
 {
 	size_t start = k;
-	int depth = 0, prev = C_EOF, prev_not = 0, after_is = 0;
+	int depth = 0, prev = SQLI_EOF, prev_not = 0, after_is = 0;
 
 	memset(e, 0, sizeof(*e));
 	e->ok = 1;
 	for (; k < start + EXPR_MAX; k++) {
-		const struct tok *t = tk(w, k);
+		const struct sqli_tok *t = tk(w, k);
 		int c = t->cls, term = 0;
 
 		switch (c) {
-		case C_EOF:
-		case C_SEMI:
-		case C_UNION:
-		case C_STMT:
+		case SQLI_EOF:
+		case SQLI_SEMI:
+		case SQLI_UNION:
+		case SQLI_STMT:
 			term = 1;
 			break;
-		case C_COMMENT:
-			e->strong = (t->flags & F_STRONG) != 0;
+		case SQLI_COMMENT:
+			e->strong = (t->flags & SQLI_F_STRONG) != 0;
 			term = 1;
 			break;
-		case C_SELECT:
+		case SQLI_SELECT:
 			if (depth == 0) {
 				term = 1;
 				break;
@@ -897,13 +180,13 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 			e->subq++;
 			want = 1;
 			break;
-		case C_KW:
+		case SQLI_KW:
 			if (kw_is_value(t->sub)) {
-				if (!want && t->sub != K_END)
+				if (!want && t->sub != SQLI_K_END)
 					goto bad;
 				after_is = 0;
-				e->literals += t->sub != K_END;
-				e->nums += t->sub == K_TRUE || t->sub == K_FALSE;
+				e->literals += t->sub != SQLI_K_END;
+				e->nums += t->sub == SQLI_K_TRUE || t->sub == SQLI_K_FALSE;
 				e->operands++;
 				want = 0;
 			} else if (kw_is_prefix(t->sub) || depth > 0) {
@@ -912,46 +195,46 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 				term = 1; /* a clause: order by, limit, from, into ... */
 			}
 			break;
-		case C_STR:
-		case C_NUM:
-		case C_VAR:
-		case C_WORD:
+		case SQLI_STR:
+		case SQLI_NUM:
+		case SQLI_VAR:
+		case SQLI_WORD:
 			if (after_is)
 				goto bad; /* "time_t is 64-bit": is takes null/true/false */
 			if (!want) {
 				/* "(select ...)alias" is the only juxtaposition */
-				if (!(c == C_WORD && prev == C_RPAREN))
+				if (!(c == SQLI_WORD && prev == SQLI_RPAREN))
 					goto bad;
 				break;
 			}
-			if (c == C_WORD)
+			if (c == SQLI_WORD)
 				e->words++;
 			else
 				e->literals++;
-			e->strs += c == C_STR;
-			e->nums += c == C_NUM;
-			e->spaced += c == C_STR && (t->flags & F_SPACE);
-			e->truthy += c == C_STR && (t->flags & F_TRUTHY);
+			e->strs += c == SQLI_STR;
+			e->nums += c == SQLI_NUM;
+			e->spaced += c == SQLI_STR && (t->flags & SQLI_F_SPACE);
+			e->truthy += c == SQLI_STR && (t->flags & SQLI_F_TRUTHY);
 			e->operands++;
 			want = 0;
 			break;
-		case C_FUNC:
+		case SQLI_FUNC:
 			if (!want)
 				goto bad;
 			e->calls++;
-			if (t->sub == W_TIME || t->sub == W_FILE)
+			if (t->sub == SQLI_W_TIME || t->sub == SQLI_W_FILE)
 				e->attack++;
 			e->operands++;
 			want = 1; /* its '(' follows */
 			break;
-		case C_LPAREN:
+		case SQLI_LPAREN:
 			if (!want)
 				goto bad;
 			if (depth < 1000)
 				depth++;
 			break;
-		case C_RPAREN:
-			if (want && prev != C_LPAREN && prev != C_FUNC)
+		case SQLI_RPAREN:
+			if (want && prev != SQLI_LPAREN && prev != SQLI_FUNC)
 				goto bad;
 			if (depth == 0) {
 				term = 1; /* closes what the value is inside of */
@@ -964,7 +247,7 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 				return;
 			}
 			break;
-		case C_COMMA:
+		case SQLI_COMMA:
 			if (depth == 0) {
 				term = 1;
 				break;
@@ -973,22 +256,22 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 				goto bad;
 			want = 1;
 			break;
-		case C_OP:
+		case SQLI_OP:
 			if (want) {
-				if (t->sub != O_MINUS && t->sub != O_NOT && !prev_not)
+				if (t->sub != SQLI_O_MINUS && t->sub != SQLI_O_NOT && !prev_not)
 					goto bad;
-			} else if (t->sub == O_NOT) {
+			} else if (t->sub == SQLI_O_NOT) {
 				/* "x not like y", "x not in (...)" */
-			} else if (t->sub == O_CMP || t->sub == O_IS) {
-				after_is = t->sub == O_IS;
+			} else if (t->sub == SQLI_O_CMP || t->sub == SQLI_O_IS) {
+				after_is = t->sub == SQLI_O_IS;
 				e->cmp++;
 			} else {
 				e->arith++;
 			}
-			if (want || t->sub != O_NOT)
+			if (want || t->sub != SQLI_O_NOT)
 				want = 1; /* "x not like": not waits for its operator */
 			break;
-		case C_LOGIC:
+		case SQLI_LOGIC:
 			if (want)
 				goto bad;
 			e->logic++;
@@ -1004,7 +287,7 @@ static void expr_scan(struct win *w, size_t k, int want, int close, struct expr 
 				goto bad;
 			return;
 		}
-		prev_not = c == C_OP && t->sub == O_NOT;
+		prev_not = c == SQLI_OP && t->sub == SQLI_O_NOT;
 		prev = c;
 	}
 	e->end = k;
@@ -1030,47 +313,47 @@ static int where_clause(struct win *w, size_t k)
 /* After SELECT at k: a select list, not prose ("select a plan"). */
 static int select_list(struct win *w, size_t k)
 {
-	const struct tok *t = tk(w, k);
+	const struct sqli_tok *t = tk(w, k);
 	int c1;
 
 	switch (t->cls) {
-	case C_VAR:
-	case C_FUNC:
-	case C_LPAREN:
+	case SQLI_VAR:
+	case SQLI_FUNC:
+	case SQLI_LPAREN:
 		return 1;
-	case C_OP:
+	case SQLI_OP:
 		/* select *, select like(...), select not(...) */
-		return t->sub == O_STAR || cls(w, k + 1) == C_LPAREN;
-	case C_KW:
-		return t->sub == K_NULL || t->sub == K_DISTINCT;
-	case C_NUM:
-	case C_STR:
+		return t->sub == SQLI_O_STAR || cls(w, k + 1) == SQLI_LPAREN;
+	case SQLI_KW:
+		return t->sub == SQLI_K_NULL || t->sub == SQLI_K_DISTINCT;
+	case SQLI_NUM:
+	case SQLI_STR:
 		c1 = cls(w, k + 1);
-		if (is_kw(w, k + 1, K_WHERE))
+		if (is_kw(w, k + 1, SQLI_K_WHERE))
 			return where_clause(w, k + 2);
-		if (c1 == C_EOF) /* "select 1"; not "select 'a" (quoted text) */
-			return t->cls == C_NUM;
-		return c1 == C_COMMA || c1 == C_UNION || c1 == C_SEMI || c1 == C_COMMENT ||
-		       c1 == C_RPAREN || c1 == C_OP || c1 == C_LOGIC || is_kw(w, k + 1, K_FROM) ||
-		       is_kw(w, k + 1, K_INTO);
-	case C_WORD:
+		if (c1 == SQLI_EOF) /* "select 1"; not "select 'a" (quoted text) */
+			return t->cls == SQLI_NUM;
+		return c1 == SQLI_COMMA || c1 == SQLI_UNION || c1 == SQLI_SEMI || c1 == SQLI_COMMENT ||
+		       c1 == SQLI_RPAREN || c1 == SQLI_OP || c1 == SQLI_LOGIC || is_kw(w, k + 1, SQLI_K_FROM) ||
+		       is_kw(w, k + 1, SQLI_K_INTO);
+	case SQLI_WORD:
 		c1 = cls(w, k + 1);
-		if (c1 == C_COMMA) /* select name, pass ... from */
+		if (c1 == SQLI_COMMA) /* select name, pass ... from */
 			return 1;
-		if (is_kw(w, k + 1, K_WHERE)) /* (select x where 1=1 and ...) */
+		if (is_kw(w, k + 1, SQLI_K_WHERE)) /* (select x where 1=1 and ...) */
 			return where_clause(w, k + 2);
-		if (is_kw(w, k + 1, K_FROM)) {
+		if (is_kw(w, k + 1, SQLI_K_FROM)) {
 			int c3 = cls(w, k + 3);
 
 			/* "select name from users" alone stays text; with a
 			 * condition, a comment or a statement end it is SQL */
-			if (cls(w, k + 2) != C_WORD)
-				return cls(w, k + 2) == C_LPAREN;
-			return c3 == C_COMMENT || c3 == C_SEMI || c3 == C_RPAREN || c3 == C_UNION ||
-			       is_kw(w, k + 3, K_WHERE) || is_kw(w, k + 3, K_LIMIT) ||
-			       is_kw(w, k + 3, K_ORDER) || is_kw(w, k + 3, K_GROUP) ||
-			       is_kw(w, k + 3, K_HAVING) || is_kw(w, k + 3, K_JOIN) ||
-			       tk(w, k + 2)->sub == W_SCHEMA;
+			if (cls(w, k + 2) != SQLI_WORD)
+				return cls(w, k + 2) == SQLI_LPAREN;
+			return c3 == SQLI_COMMENT || c3 == SQLI_SEMI || c3 == SQLI_RPAREN || c3 == SQLI_UNION ||
+			       is_kw(w, k + 3, SQLI_K_WHERE) || is_kw(w, k + 3, SQLI_K_LIMIT) ||
+			       is_kw(w, k + 3, SQLI_K_ORDER) || is_kw(w, k + 3, SQLI_K_GROUP) ||
+			       is_kw(w, k + 3, SQLI_K_HAVING) || is_kw(w, k + 3, SQLI_K_JOIN) ||
+			       tk(w, k + 2)->sub == SQLI_W_SCHEMA;
 		}
 		return 0;
 	default:
@@ -1081,64 +364,64 @@ static int select_list(struct win *w, size_t k)
 /* A statement starts at k (after ';', or after the break). */
 static int statement(struct win *w, size_t k)
 {
-	const struct tok *t = tk(w, k), *t1 = tk(w, k + 1);
+	const struct sqli_tok *t = tk(w, k), *t1 = tk(w, k + 1);
 
 	switch (t->cls) {
-	case C_SELECT:
+	case SQLI_SELECT:
 		return select_list(w, k + 1);
-	case C_WORD:
+	case SQLI_WORD:
 		/* ;set @x = ... */
-		return t->sub == W_SET && t1->cls == C_VAR;
-	case C_FUNC: {
+		return t->sub == SQLI_W_SET && t1->cls == SQLI_VAR;
+	case SQLI_FUNC: {
 		/* ;exec('sel'+'ect ...'), ;if(1=1,1,1/0) */
 		struct expr e;
 
-		if (t->sub == S_EXEC)
+		if (t->sub == SQLI_S_EXEC)
 			return 1;
 		expr_scan(w, k, 1, 1, &e);
 		return e.ok && e.cmp && e.literals;
 	}
-	case C_STMT:
+	case SQLI_STMT:
 		break;
 	default:
 		return 0;
 	}
 	switch (t->sub) {
-	case S_INSERT:
-		return is_kw(w, k + 1, K_INTO);
-	case S_DELETE:
-		return is_kw(w, k + 1, K_FROM);
-	case S_UPDATE:
-		return t1->cls == C_WORD && tk(w, k + 2)->cls == C_WORD &&
-		       tk(w, k + 2)->sub == W_SET;
-	case S_DROP:
-	case S_CREATE:
-	case S_ALTER:
-	case S_TRUNCATE:
-	case S_RENAME:
-		return t1->cls == C_WORD && (t1->sub == W_OBJ || t->sub == S_TRUNCATE);
-	case S_EXEC:
-		return (t1->cls == C_WORD && (t1->sub == W_CMD || t1->sub == W_PROC)) ||
-		       t1->cls == C_VAR;
-	case S_DECLARE:
-		return t1->cls == C_VAR;
-	case S_SHUTDOWN:
-		return t1->cls == C_EOF || t1->cls == C_COMMENT || t1->cls == C_SEMI;
-	case S_WAITFOR:
-		return t1->cls == C_WORD && t1->sub == W_DELAY;
-	case S_GRANT:
+	case SQLI_S_INSERT:
+		return is_kw(w, k + 1, SQLI_K_INTO);
+	case SQLI_S_DELETE:
+		return is_kw(w, k + 1, SQLI_K_FROM);
+	case SQLI_S_UPDATE:
+		return t1->cls == SQLI_WORD && tk(w, k + 2)->cls == SQLI_WORD &&
+		       tk(w, k + 2)->sub == SQLI_W_SET;
+	case SQLI_S_DROP:
+	case SQLI_S_CREATE:
+	case SQLI_S_ALTER:
+	case SQLI_S_TRUNCATE:
+	case SQLI_S_RENAME:
+		return t1->cls == SQLI_WORD && (t1->sub == SQLI_W_OBJ || t->sub == SQLI_S_TRUNCATE);
+	case SQLI_S_EXEC:
+		return (t1->cls == SQLI_WORD && (t1->sub == SQLI_W_CMD || t1->sub == SQLI_W_PROC)) ||
+		       t1->cls == SQLI_VAR;
+	case SQLI_S_DECLARE:
+		return t1->cls == SQLI_VAR;
+	case SQLI_S_SHUTDOWN:
+		return t1->cls == SQLI_EOF || t1->cls == SQLI_COMMENT || t1->cls == SQLI_SEMI;
+	case SQLI_S_WAITFOR:
+		return t1->cls == SQLI_WORD && t1->sub == SQLI_W_DELAY;
+	case SQLI_S_GRANT:
 		/* grant all [privileges] on ..., grant select on ... */
-		if (!(is_kw(w, k + 1, K_ALL) || t1->cls == C_SELECT || t1->cls == C_STMT))
+		if (!(is_kw(w, k + 1, SQLI_K_ALL) || t1->cls == SQLI_SELECT || t1->cls == SQLI_STMT))
 			return 0;
-		return is_kw(w, k + 2, K_ON) || is_kw(w, k + 3, K_ON);
-	case S_CALL:
-		return t1->cls == C_FUNC;
-	case S_COPY:
+		return is_kw(w, k + 2, SQLI_K_ON) || is_kw(w, k + 3, SQLI_K_ON);
+	case SQLI_S_CALL:
+		return t1->cls == SQLI_FUNC;
+	case SQLI_S_COPY:
 		/* PostgreSQL: copy t from/to ..., copy (select ...) to program '...' */
-		return (t1->cls == C_WORD &&
-		        (is_kw(w, k + 2, K_FROM) ||
-		         (tk(w, k + 2)->cls == C_WORD && tk(w, k + 2)->sub == W_TO))) ||
-		       (t1->cls == C_LPAREN && cls(w, k + 2) == C_SELECT);
+		return (t1->cls == SQLI_WORD &&
+		        (is_kw(w, k + 2, SQLI_K_FROM) ||
+		         (tk(w, k + 2)->cls == SQLI_WORD && tk(w, k + 2)->sub == SQLI_W_TO))) ||
+		       (t1->cls == SQLI_LPAREN && cls(w, k + 2) == SQLI_SELECT);
 	default:
 		return 0;
 	}
@@ -1161,7 +444,7 @@ static int interesting(const struct expr *e, int quote)
 	if (e->operands == 1 && e->literals == 1) {
 		/* ' or 1--, ' or '1, ' or true#: a lone value that is true, and
 		 * where the application's own text would follow */
-		if (e->term != C_EOF && e->term != C_COMMENT && e->term != C_SEMI)
+		if (e->term != SQLI_EOF && e->term != SQLI_COMMENT && e->term != SQLI_SEMI)
 			return 0;
 		if (e->nums)
 			return quote || e->strong;
@@ -1176,21 +459,21 @@ static int order_by(struct win *w, size_t k, int quote)
 	size_t i;
 	struct expr e;
 
-	if (!(is_kw(w, k, K_ORDER) || is_kw(w, k, K_GROUP)) || !is_kw(w, k + 1, K_BY))
+	if (!(is_kw(w, k, SQLI_K_ORDER) || is_kw(w, k, SQLI_K_GROUP)) || !is_kw(w, k + 1, SQLI_K_BY))
 		return 0;
 	for (i = k + 2; i < k + 2 + 2 * 16; i += 2) {
 		int c = cls(w, i), c1;
 
-		if (c != C_NUM && !(quote && c == C_WORD))
+		if (c != SQLI_NUM && !(quote && c == SQLI_WORD))
 			return 0;
 		c1 = cls(w, i + 1);
-		if (c1 == C_COMMA)
+		if (c1 == SQLI_COMMA)
 			continue;
-		if (c1 == C_COMMENT)
-			return (tk(w, i + 1)->flags & F_STRONG) != 0;
-		if (c1 == C_EOF || c1 == C_SEMI)
-			return !quote && c == C_NUM;
-		if (is_kw(w, i + 1, K_HAVING)) {
+		if (c1 == SQLI_COMMENT)
+			return (tk(w, i + 1)->flags & SQLI_F_STRONG) != 0;
+		if (c1 == SQLI_EOF || c1 == SQLI_SEMI)
+			return !quote && c == SQLI_NUM;
+		if (is_kw(w, i + 1, SQLI_K_HAVING)) {
 			expr_scan(w, i + 2, 1, 0, &e);
 			return interesting(&e, quote);
 		}
@@ -1202,28 +485,29 @@ static int order_by(struct win *w, size_t k, int quote)
 /* What follows the break (quote) or the leading operand (bare), from k. */
 static int after_lead(struct win *w, size_t k, int quote, int lead_num)
 {
-	const struct tok *t;
+	const struct sqli_tok *t;
 	struct expr e;
 
-	while (cls(w, k) == C_RPAREN)
+	while (cls(w, k) == SQLI_RPAREN)
 		k++;
 	/* MATCH (...) AGAINST ('x' IN BOOLEAN MODE): the value's own clause */
-	if (cls(w, k) == C_OP && cls(w, k + 1) == C_WORD && tk(w, k + 1)->sub == W_FULLTEXT &&
-	    cls(w, k + 2) == C_WORD && tk(w, k + 2)->sub == W_FULLTEXT) {
+	if (cls(w, k) == SQLI_OP && cls(w, k + 1) == SQLI_WORD && tk(w, k + 1)->sub == SQLI_W_FULLTEXT &&
+	    cls(w, k + 2) == SQLI_WORD && tk(w, k + 2)->sub == SQLI_W_FULLTEXT) {
 		k += 3;
-		while (cls(w, k) == C_RPAREN)
+		while (cls(w, k) == SQLI_RPAREN)
 			k++;
 	}
 	/* (... 'x') AS alias: the value closed a derived table */
-	if (is_kw(w, k, K_AS) && cls(w, k + 1) == C_WORD)
+	if (is_kw(w, k, SQLI_K_AS) && cls(w, k + 1) == SQLI_WORD)
 		k += 2;
 	t = tk(w, k);
 	switch (t->cls) {
-	case C_LOGIC:
+	case SQLI_LOGIC:
 		expr_scan(w, k + 1, 1, 0, &e);
 		return interesting(&e, quote);
-	case C_OP:
-		if (t->sub == O_NOT)
+	case SQLI_OP:
+		/* bare, only a subquery or a time/file call counts: both need '(' */
+		if (t->sub == SQLI_O_NOT || (!quote && !w->paren))
 			return 0;
 		expr_scan(w, k, 0, 0, &e);
 		if (!e.ok)
@@ -1235,30 +519,30 @@ static int after_lead(struct win *w, size_t k, int quote, int lead_num)
 			return 0;
 		if (e.calls)
 			return 1;
-		if (e.spaced || (tk(w, 0)->flags & F_SPACE))
+		if (e.spaced || (tk(w, 0)->flags & SQLI_F_SPACE))
 			return 0;
 		return e.cmp || (e.arith && (e.strong || e.strs));
-	case C_COMMENT:
+	case SQLI_COMMENT:
 		/* admin'-- ; not 'comment character ("#")' */
-		return quote && (t->flags & F_STRONG) && !(tk(w, 0)->flags & F_SPACE);
-	case C_COMMA:
+		return quote && (t->flags & SQLI_F_STRONG) && !(tk(w, 0)->flags & SQLI_F_SPACE);
+	case SQLI_COMMA:
 		/* ',if(1=1,1,1/0)-- : a value inside an argument list */
 		if (!quote)
 			return 0;
 		expr_scan(w, k + 1, 1, 0, &e);
 		return e.ok && (e.subq || e.attack || (e.calls && e.cmp));
-	case C_SEMI:
-		return quote && (cls(w, k + 1) == C_EOF || cls(w, k + 1) == C_COMMENT);
-	case C_KW:
-		if (t->sub == K_HAVING || t->sub == K_WHERE) {
+	case SQLI_SEMI:
+		return quote && (cls(w, k + 1) == SQLI_EOF || cls(w, k + 1) == SQLI_COMMENT);
+	case SQLI_KW:
+		if (t->sub == SQLI_K_HAVING || t->sub == SQLI_K_WHERE) {
 			expr_scan(w, k + 1, 1, 0, &e);
 			return interesting(&e, quote);
 		}
 		/* after a number: "1 order by 3"; else a truncating comment
 		 * must follow ("alice order by 1-- x") */
 		return order_by(w, k, quote || !lead_num);
-	case C_STMT:
-	case C_SELECT:
+	case SQLI_STMT:
+	case SQLI_SELECT:
 		return quote && statement(w, k);
 	default:
 		return 0;
@@ -1268,159 +552,341 @@ static int after_lead(struct win *w, size_t k, int quote, int lead_num)
 /* Rules that hold anywhere in the value, at token k. */
 static int anywhere(struct win *w, size_t k, int quote)
 {
-	const struct tok *t = tk(w, k);
+	const struct sqli_tok *t = tk(w, k);
 	struct expr e;
 	size_t i;
 
-	if (t->flags & F_EXEC) {
+	if (t->flags & SQLI_F_EXEC) {
 		/* "/ *!50000union* /": keywords hidden in executable comments */
-		if (t->cls == C_UNION || t->cls == C_SELECT || t->cls == C_LOGIC ||
-		    t->cls == C_STMT || t->cls == C_KW || t->cls == C_OP)
+		if (t->cls == SQLI_UNION || t->cls == SQLI_SELECT || t->cls == SQLI_LOGIC ||
+		    t->cls == SQLI_STMT || t->cls == SQLI_KW || t->cls == SQLI_OP)
 			return 1;
 	}
 	switch (t->cls) {
-	case C_OP:
+	case SQLI_OP:
 		/* a path segment starts a value of its own: /users/1 or 1=1 */
-		if (quote || t->sub != O_SLASH)
+		if (quote || t->sub != SQLI_O_SLASH)
 			return 0;
 		i = cls(w, k + 1);
-		if (i != C_NUM && i != C_WORD)
+		if (i != SQLI_NUM && i != SQLI_WORD)
 			return 0;
-		return after_lead(w, k + 2, 0, i == C_NUM);
-	case C_UNION:
+		return after_lead(w, k + 2, 0, i == SQLI_NUM);
+	case SQLI_UNION:
 		i = k + 1;
 		while (i < k + 8 &&
-		       (is_kw(w, i, K_ALL) || is_kw(w, i, K_DISTINCT) || cls(w, i) == C_LPAREN))
+		       (is_kw(w, i, SQLI_K_ALL) || is_kw(w, i, SQLI_K_DISTINCT) || cls(w, i) == SQLI_LPAREN))
 			i++;
-		return cls(w, i) == C_SELECT && select_list(w, i + 1);
-	case C_SEMI:
+		return cls(w, i) == SQLI_SELECT && select_list(w, i + 1);
+	case SQLI_SEMI:
 		return statement(w, k + 1);
-	case C_SELECT:
-		if (k == 0 || cls(w, k - 1) == C_LPAREN) {
+	case SQLI_SELECT:
+		if (k == 0 || cls(w, k - 1) == SQLI_LPAREN) {
 			/* "(select 1)" at the end is a parenthesis in text */
-			if (cls(w, k + 1) == C_NUM && cls(w, k + 2) == C_RPAREN) {
+			if (cls(w, k + 1) == SQLI_NUM && cls(w, k + 2) == SQLI_RPAREN) {
 				int c = cls(w, k + 3);
 
-				return c == C_OP || c == C_LOGIC || c == C_UNION || c == C_RPAREN ||
-				       c == C_COMMENT;
+				return c == SQLI_OP || c == SQLI_LOGIC || c == SQLI_UNION || c == SQLI_RPAREN ||
+				       c == SQLI_COMMENT;
 			}
 			return select_list(w, k + 1);
 		}
 		return 0;
-	case C_FUNC:
-		if (t->sub != W_TIME && t->sub != W_FILE)
+	case SQLI_FUNC:
+		if (t->sub != SQLI_W_TIME && t->sub != SQLI_W_FILE)
 			return 0;
 		expr_scan(w, k, 1, 1, &e);
 		return e.ok && e.operands > 1;
-	case C_KW:
-		if (t->sub == K_CASE) {
+	case SQLI_KW:
+		if (t->sub == SQLI_K_CASE) {
 			/* (case when 1=1 then a else b end): ORDER BY and column
 			 * injection without a select */
 			expr_scan(w, k, 1, 0, &e);
 			return e.ok && e.cmp &&
-			       (is_kw(w, k + 1, K_WHEN) || is_kw(w, k + 2, K_WHEN));
+			       (is_kw(w, k + 1, SQLI_K_WHEN) || is_kw(w, k + 2, SQLI_K_WHEN));
 		}
-		if (t->sub == K_INTO)
-			return is_kw(w, k + 1, K_OUTFILE) || is_kw(w, k + 1, K_DUMPFILE);
-		if (t->sub == K_FROM || t->sub == K_JOIN)
-			return tk(w, k + 1)->cls == C_WORD && tk(w, k + 1)->sub == W_SCHEMA;
+		if (t->sub == SQLI_K_INTO)
+			return is_kw(w, k + 1, SQLI_K_OUTFILE) || is_kw(w, k + 1, SQLI_K_DUMPFILE);
+		if (t->sub == SQLI_K_FROM || t->sub == SQLI_K_JOIN)
+			return tk(w, k + 1)->cls == SQLI_WORD && tk(w, k + 1)->sub == SQLI_W_SCHEMA;
 		return 0;
-	case C_STMT:
-		if (t->sub == S_WAITFOR)
+	case SQLI_STMT:
+		if (t->sub == SQLI_S_WAITFOR)
 			return statement(w, k);
-		if (t->sub == S_EXEC)
-			return tk(w, k + 1)->sub == W_CMD;
+		if (t->sub == SQLI_S_EXEC)
+			return tk(w, k + 1)->sub == SQLI_W_CMD;
 		return 0;
-	case C_WORD:
-		return t->sub == W_CMD;
+	case SQLI_WORD:
+		return t->sub == SQLI_W_CMD;
 	default:
 		return 0;
 	}
 }
 
-static int detect_ctx(const char *s, size_t len, int quote)
-{
-	struct win w;
-	size_t k = 0;
-	const struct tok *t;
-	int lead_num = 0;
+/* ---- contexts */
 
-	win_init(&w, s, len, quote);
+/* The rules at the value's start (bare) or right after the break
+ * (quoted). Returns 1 for an injection, 0 to read on, -1 when nothing
+ * in this context can be code (the string never ends). */
+static int ctx_lead(struct win *w, int quote)
+{
+	const struct sqli_tok *t = tk(w, 0);
+	size_t k = 0;
+	struct expr e;
+
 	if (quote) {
-		t = tk(&w, 0);
-		if (t->flags & F_UNTERM)
-			return 0; /* never leaves the string */
+		if (t->flags & SQLI_F_UNTERM)
+			return -1; /* never leaves the string */
 		/* `...` is a column name after a value such as 1 or alice;
 		 * "see `ls -la`" and "`code`" are Markdown */
-		if (quote == '`' && (t->flags & (F_SPACE | F_EMPTY)))
-			return 0;
-		if (after_lead(&w, 1, 1, 0))
-			return 1;
-	} else {
-		t = tk(&w, 0);
-		if (t->cls == C_OP && t->sub == O_MINUS && cls(&w, 1) == C_NUM)
-			k = 2;
-		else if (t->cls == C_NUM || t->cls == C_WORD || t->cls == C_VAR || t->cls == C_STR)
-			k = 1;
-		lead_num = k > 0 && cls(&w, k - 1) == C_NUM;
-		if (after_lead(&w, k, 0, lead_num))
-			return 1;
-		if (t->cls == C_LPAREN) {
-			/* (5 like 5)*7 : a boolean probe in a number's place */
-			struct expr e;
-
-			expr_scan(&w, 0, 1, 0, &e);
-			if (e.ok && e.cmp && e.literals >= 2 && !e.strs && !e.words &&
-			    (e.arith || e.logic))
-				return 1;
-		}
+		if (quote == '`' && (t->flags & (SQLI_F_SPACE | SQLI_F_EMPTY)))
+			return -1;
+		return after_lead(w, 1, 1, 0);
 	}
+	if (t->cls == SQLI_OP && t->sub == SQLI_O_MINUS && cls(w, 1) == SQLI_NUM)
+		k = 2;
+	else if (t->cls == SQLI_NUM || t->cls == SQLI_WORD || t->cls == SQLI_VAR ||
+	         t->cls == SQLI_STR)
+		k = 1;
+	if (after_lead(w, k, 0, k > 0 && cls(w, k - 1) == SQLI_NUM))
+		return 1;
+	if (t->cls != SQLI_LPAREN)
+		return 0;
+	/* (5 like 5)*7 : a boolean probe in a number's place */
+	expr_scan(w, 0, 1, 0, &e);
+	return e.ok && e.cmp && e.literals >= 2 && !e.strs && !e.words && (e.arith || e.logic);
+}
+
+/* The rules that hold anywhere, at every token. */
+static int ctx_scan(struct win *w, int quote)
+{
+	size_t k;
+
 	for (k = 0;; k++) {
-		w.base = k;
-		if (cls(&w, k) == C_EOF)
+		w->base = k;
+		if (cls(w, k) == SQLI_EOF)
 			return 0;
-		if (anywhere(&w, k, quote))
+		if (anywhere(w, k, quote))
 			return 1;
 	}
 }
 
-/* Quick filter: a value without letters or quote-like bytes has nothing
- * to say to a database beyond arithmetic. */
-static int worth_reading(const char *s, size_t len)
+static int detect_ctx(const char *s, size_t len, int quote, int paren)
 {
-	size_t i;
+	struct win w;
+	int r;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	win_init(&w, s, len, quote, paren);
+	r = ctx_lead(&w, quote);
+	if (r != 0)
+		return r > 0;
+	return ctx_scan(&w, quote);
+}
 
-		if (is_alpha(c) || c == '\'' || c == '"' || c == ';' || c >= 0x80 || c == '|' ||
-		    c == '&' || c == '#')
+/* Every context, every token. */
+static int detect_full(const char *s, size_t len, int paren)
+{
+	if (detect_ctx(s, len, 0, paren))
+		return 1;
+	if (sqli_has_quote(s, len, '\'') && detect_ctx(s, len, '\'', paren))
+		return 1;
+	if (sqli_has_quote(s, len, '"') && detect_ctx(s, len, '"', paren))
+		return 1;
+	if (sqli_has_quote(s, len, '`') && detect_ctx(s, len, '`', paren))
+		return 1; /* a column name: order by `<value>` */
+	return 0;
+}
+
+/* ---- the short way, for values sqli_scan cleared */
+
+/* Past the bytes the lexer skips before a token (spaces, NBSP, control
+ * characters, braces; not comments). */
+static size_t skip_spaces(const char *s, size_t len, size_t pos)
+{
+	while (pos < len) {
+		unsigned char c = (unsigned char)s[pos];
+
+		if (c != ' ' && c != '{' && c != '}' && c >= 0x20 && c != 0x7f && c != 0xa0)
+			break;
+		pos++;
+	}
+	return pos;
+}
+
+static int word_start(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$' ||
+	       c >= 0x80;
+}
+
+/* A comment starts at s[at] ("--", "/ *", "#"). */
+static int comment_at(const char *s, size_t len, size_t at)
+{
+	return s[at] == '#' ||
+	       (at + 1 < len && ((s[at] == '-' && s[at + 1] == '-') || (s[at] == '/' && s[at + 1] == '*')));
+}
+
+/* Whether the token after the ';' that ends at pos can start a statement:
+ * select, set, a statement verb, or a call. */
+static int may_start_statement(const char *s, size_t len, size_t pos)
+{
+	size_t at = skip_spaces(s, len, pos), end;
+	int sub, c;
+
+	if (at >= len || !word_start((unsigned char)s[at]))
+		return 0; /* a number, a string, a parenthesis... */
+	c = sqli_word_at(s, len, at, &sub, &end);
+	if (c == SQLI_SELECT || c == SQLI_STMT || (c == SQLI_WORD && sub == SQLI_W_SET))
+		return 1;
+	if (c != SQLI_WORD)
+		return 0;
+	end = skip_spaces(s, len, end);
+	return end < len && (s[end] == '(' || comment_at(s, len, end));
+}
+
+/* anywhere() on a ';' (every context) and on a '/' (bare context only):
+ * the rule reads the tokens after it, which the lexer reads the same way
+ * whatever came before (no executable comment: sqli_scan checked). Where
+ * the byte sits inside a string or a comment the rule is evaluated all
+ * the same: that may send a clean value to the full read, never the other
+ * way. So do a comment right after the byte, and rereading more than a
+ * few times the value's length (spaces and comments the rules of many
+ * bytes look across): both keep the time linear. */
+static int punct_rules(const char *s, size_t len, int ch, int paren)
+{
+	const char *p = s, *end = s + len;
+	size_t at, budget = 4 * len + 256;
+	struct win w;
+	int c;
+
+	while ((p = memchr(p, ch, (size_t)(end - p))) != NULL) {
+		at = skip_spaces(s, len, (size_t)(++p - s));
+		if (at >= len)
+			return 0;
+		if (comment_at(s, len, at))
 			return 1;
+		c = (unsigned char)s[at];
+		if (ch == ';') {
+			if (!may_start_statement(s, len, (size_t)(p - s)))
+				continue;
+			win_init_after(&w, s, len, (size_t)(p - s), SQLI_SEMI, 0, paren);
+			c = statement(&w, 1);
+		} else {
+			/* a path segment: a number or a name, then what follows it */
+			if (!word_start((unsigned char)c) && !(c >= '0' && c <= '9') && c != '.' &&
+			    c != '`')
+				continue;
+			win_init_after(&w, s, len, (size_t)(p - s), SQLI_OP, SQLI_O_SLASH, paren);
+			c = cls(&w, 1);
+			c = (c == SQLI_NUM || c == SQLI_WORD) && after_lead(&w, 2, 0, c == SQLI_NUM);
+		}
+		if (c || w.lx.pos - (size_t)(p - s) > budget)
+			return 1;
+		budget -= w.lx.pos - (size_t)(p - s);
 	}
 	return 0;
 }
 
-static int has_quote(const char *s, size_t len, int q)
-{
-	size_t i, n;
+/* What the token at at is to after_lead. */
+enum lead_kind {
+	LEAD_INERT,   /* the end, ',' ';' '(' a statement verb, a clause...: no rule */
+	LEAD_OPERAND, /* a word or a number (*end: after it), a string, a variable */
+	LEAD_ACTIVE,  /* logic, an operator, ')', as, having, where, order, group,
+	               * a comment, or a byte not looked into */
+	LEAD_KIND_MAX
+};
 
-	for (i = 0; i < len; i += n)
-		if (ch_at((const unsigned char *)s, len, i, &n) == q)
+/* *end: after a word or a number; at for a string or a variable. */
+static int lead_token(const char *s, size_t len, size_t at, size_t *end)
+{
+	int c, sub;
+
+	*end = at;
+	if (at >= len)
+		return LEAD_INERT;
+	c = (unsigned char)s[at];
+	if ((c >= '0' && c <= '9') || (c == '.' && at + 1 < len && s[at + 1] >= '0' && s[at + 1] <= '9')) {
+		*end = sqli_number_end(s, len, at);
+		return LEAD_OPERAND;
+	}
+	if (word_start((unsigned char)c)) {
+		c = sqli_word_at(s, len, at, &sub, end);
+		if (c == SQLI_WORD || c == SQLI_NUM)
+			return LEAD_OPERAND;
+		if (c == SQLI_LOGIC || c == SQLI_OP ||
+		    (c == SQLI_KW && (sub == SQLI_K_AS || sub == SQLI_K_HAVING || sub == SQLI_K_WHERE ||
+		                      sub == SQLI_K_ORDER || sub == SQLI_K_GROUP)))
+			return LEAD_ACTIVE;
+		return LEAD_INERT; /* a statement verb, select, union, another clause */
+	}
+	if (c == '\'' || c == '"' || c == '`' || c == '@')
+		return LEAD_OPERAND;
+	if (comment_at(s, len, at))
+		return LEAD_ACTIVE;
+	return c == '(' || c == ',' || c == ';' || c == '.' ? LEAD_INERT : LEAD_ACTIVE;
+}
+
+/* after_lead at the bare context's start cannot fire (nor "(5 like 5)"):
+ * a cheap look at the first two tokens. Unsure is no. */
+static int lead_quiet(const char *s, size_t len)
+{
+	size_t at = skip_spaces(s, len, 0), end;
+
+	switch (lead_token(s, len, at, &end)) {
+	case LEAD_INERT:
+		return at >= len || s[at] != '('; /* ( opens "(5 like 5)*7" */
+	case LEAD_OPERAND:
+		if (end == at)
+			return 0; /* a string or a variable first: not looked into */
+		/* then the next token decides: none, another operand, or one
+		 * no rule acts on (a call's '(' too) */
+		return lead_token(s, len, skip_spaces(s, len, end), &end) != LEAD_ACTIVE;
+	default:
+		return 0;
+	}
+}
+
+/* The rules at the start of each context. Without sc->lead the bare
+ * context's after_lead cannot fire; only "(5 like 5)*7" is left, and it
+ * needs a '(' first. */
+static int detect_leads(const char *s, size_t len, const struct sqli_scan *sc)
+{
+	static const char quotes[3] = {'\'', '"', '`'};
+	int paren = (sc->bytes & SQLI_SCAN_PAREN) != 0;
+	size_t at = skip_spaces(s, len, 0);
+	struct win w;
+	int i;
+
+	if (sc->lead ? !lead_quiet(s, len) : at < len && (s[at] == '(' || comment_at(s, len, at))) {
+		win_init(&w, s, len, 0, paren);
+		if (ctx_lead(&w, 0) > 0)
 			return 1;
+	}
+	for (i = 0; i < 3; i++) {
+		if (!(sc->bytes & (SQLI_SCAN_QUOTE << i)))
+			continue;
+		win_init(&w, s, len, quotes[i], paren);
+		if (ctx_lead(&w, quotes[i]) > 0)
+			return 1;
+	}
 	return 0;
 }
 
 int waf_detect_sqli(const char *s, size_t len)
 {
-	if (s == NULL || len == 0 || !worth_reading(s, len))
+	struct sqli_scan sc;
+	int paren;
+
+	if (s == NULL || len == 0)
 		return 0;
-	if (detect_ctx(s, len, 0))
-		return 1;
-	if (has_quote(s, len, '\'') && detect_ctx(s, len, '\''))
-		return 1;
-	if (has_quote(s, len, '"') && detect_ctx(s, len, '"'))
-		return 1;
-	if (has_quote(s, len, '`') && detect_ctx(s, len, '`'))
-		return 1; /* a column name: order by `<value>` */
-	return 0;
+	sqli_scan(s, len, &sc);
+	/* without letters, quotes or ';' there is nothing to say to a
+	 * database beyond arithmetic */
+	if (!(sc.bytes & SQLI_SCAN_READ))
+		return 0;
+	paren = (sc.bytes & SQLI_SCAN_PAREN) != 0;
+	/* the '/' rule is after_lead's: it needs sc.lead */
+	if (sc.full || (sc.lead && (sc.bytes & SQLI_SCAN_SLASH) && punct_rules(s, len, '/', paren)) ||
+	    ((sc.bytes & SQLI_SCAN_SEMI) && punct_rules(s, len, ';', paren)))
+		return detect_full(s, len, paren);
+	return detect_leads(s, len, &sc);
 }

@@ -41,6 +41,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define NAME_MAX_LEN   24   /* tag and attribute names compared */
 #define SCHEME_RAW_MAX 160  /* bytes read to decode a URL scheme */
 #define VALUE_LOOK     256  /* bytes of a value looked at for code */
@@ -75,12 +79,10 @@ static int is_quote(int c)
 /* Case-insensitive: does s[i..len) start with the lowercase word w? */
 static int starts_with(const char *s, size_t len, size_t i, const char *w)
 {
-	size_t n = strlen(w), k;
+	size_t k;
 
-	if (i > len || len - i < n)
-		return 0;
-	for (k = 0; k < n; k++)
-		if (lower((unsigned char)s[i + k]) != w[k])
+	for (k = 0; w[k] != '\0'; k++)
+		if (i + k >= len || lower((unsigned char)s[i + k]) != w[k])
 			return 0;
 	return 1;
 }
@@ -137,10 +139,10 @@ static int decode_char(const char *s, size_t len, size_t i, size_t *adv)
 		return v < 0x80 ? (int)v : 0x80;
 	}
 	for (k = 0; k < sizeof(named_entities) / sizeof(named_entities[0]); k++) {
-		size_t n = strlen(named_entities[k].name);
+		const char *name = named_entities[k].name;
 
-		if (starts_with(s, len, j, named_entities[k].name)) {
-			j += n;
+		if (lower((unsigned char)s[j]) == name[0] && starts_with(s, len, j, name)) {
+			j += strlen(name);
 			if (j < len && s[j] == ';')
 				j++;
 			*adv = j - i;
@@ -625,33 +627,55 @@ static int handler_at(const char *s, size_t len, size_t i)
 	return 0;
 }
 
+struct word {
+	const char *w;
+	size_t n;
+};
+
+#define WORD(w) {w, sizeof(w) - 1}
+
+/* Bytes that may stand between a quote and a sink: operators, ',', ')', '}'. */
+static int js_op(int c)
+{
+	switch (c) {
+	case ';': case '+': case '-': case '*': case '/': case '|': case '&': case ',': case ')':
+	case '}': case '^': case '%': case '<': case '>': case '!': case '?': case ':':
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* JavaScript sinks called after breaking out of a string: '-alert(1)-' */
 static int js_breakout_at(const char *s, size_t len, size_t i)
 {
-	static const char *const sinks[] = {
-	    "alert", "prompt",  "confirm", "eval",     "settimeout", "setinterval", "function",
-	    "fetch", "import",  "atob",    "open",     "print",      "top[",        "window[",
-	    "self[", "parent[", "this[",   "location", "document.",  "window.",
+	static const struct word sinks[] = {
+	    WORD("alert"),    WORD("prompt"),  WORD("confirm"),    WORD("eval"),
+	    WORD("settimeout"), WORD("setinterval"), WORD("function"), WORD("fetch"),
+	    WORD("import"),   WORD("atob"),    WORD("open"),       WORD("print"),
+	    WORD("top["),     WORD("window["), WORD("self["),      WORD("parent["),
+	    WORD("this["),    WORD("location"), WORD("document."), WORD("window."),
 	};
 	size_t p = i + 1, ops = 0, k;
+	int c;
 
-	while (p < len &&
-	       (is_html_space((unsigned char)s[p]) || strchr(";+-*/|&,)}^%<>!?:", s[p]) != NULL)) {
+	while (p < len && (is_html_space((unsigned char)s[p]) || js_op((unsigned char)s[p]))) {
 		if (!is_html_space((unsigned char)s[p]))
 			ops++;
 		if (p - i > 16)
 			return 0;
 		p++;
 	}
-	if (!ops || p >= len)
-		return 0;
+	if (!ops || p >= len || !is_alpha((unsigned char)s[p]))
+		return 0; /* every sink starts with a letter */
+	c = lower((unsigned char)s[p]);
 	for (k = 0; k < sizeof(sinks) / sizeof(sinks[0]); k++) {
-		size_t q;
+		size_t q = p + sinks[k].n;
+		char last = sinks[k].w[sinks[k].n - 1];
 
-		if (!starts_with(s, len, p, sinks[k]))
+		if (sinks[k].w[0] != c || !starts_with(s, len, p, sinks[k].w))
 			continue;
-		q = p + strlen(sinks[k]);
-		if (sinks[k][strlen(sinks[k]) - 1] == '.' || sinks[k][strlen(sinks[k]) - 1] == '[')
+		if (last == '.' || last == '[')
 			return 1;
 		/* no space before '(': "'silent', alert (daily)" is prose */
 		if (q < len && (s[q] == '(' || s[q] == '`' || s[q] == '=' || s[q] == '.'))
@@ -660,18 +684,21 @@ static int js_breakout_at(const char *s, size_t len, size_t i)
 	return 0;
 }
 
-static int keyword_at(const char *s, size_t len, size_t i)
+/* document.cookie and the like, around the '.' at q: each word has its
+ * '.' at a fixed place. */
+static int keyword_around(const char *s, size_t len, size_t q)
 {
-	static const char *const words[] = {
-	    "document.cookie",         "document.domain", "document.write", "string.fromcharcode",
-	    "constructor.constructor", ".innerhtml=",     ".outerhtml=",
-	};
-	size_t k;
-
-	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-		if (starts_with(s, len, i, words[k]))
-			return 1;
-	return 0;
+	return (q >= 8 && lower((unsigned char)s[q - 1]) == 't' &&
+	        (starts_with(s, len, q - 8, "document.cookie") ||
+	         starts_with(s, len, q - 8, "document.domain") ||
+	         starts_with(s, len, q - 8, "document.write"))) ||
+	       (q >= 6 && lower((unsigned char)s[q - 1]) == 'g' &&
+	        starts_with(s, len, q - 6, "string.fromcharcode")) ||
+	       (q >= 11 && lower((unsigned char)s[q - 1]) == 'r' &&
+	        starts_with(s, len, q - 11, "constructor.constructor")) ||
+	       (q + 1 < len && (lower((unsigned char)s[q + 1]) == 'i' ||
+	                        lower((unsigned char)s[q + 1]) == 'o') &&
+	        (starts_with(s, len, q, ".innerhtml=") || starts_with(s, len, q, ".outerhtml=")));
 }
 
 /* "{{ ... }}", "${ ... }" or "&{ ... }" (Netscape's script entities)
@@ -691,40 +718,200 @@ static int template_at(const char *s, size_t len, size_t i)
 	return 0;
 }
 
-static int pass_text(const char *s, size_t len)
+/* An event handler whose '=' is at q: the word before it (after spaces)
+ * must be "on<letters>" starting a word, as handler_at reads it. */
+static int handler_before(const char *s, size_t len, size_t q)
 {
-	size_t i, adv, n, css_done = 0;
+	size_t r = q, a;
+	int prev;
 
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)s[i], prev = i ? (unsigned char)s[i - 1] : ' ';
+	while (r > 0 && is_html_space((unsigned char)s[r - 1]))
+		r--;
+	for (a = r; a > 0 && r - a <= NAME_MAX_LEN + 2 && is_alpha((unsigned char)s[a - 1]); a--)
+		;
+	if (r - a < 3 || lower((unsigned char)s[a]) != 'o' || lower((unsigned char)s[a + 1]) != 'n')
+		return 0;
+	prev = a ? (unsigned char)s[a - 1] : ' ';
+	if (!(a == 0 || is_html_space(prev) || prev == '/' || is_quote(prev) || prev == ';'))
+		return 0; /* inside a longer word, or a longer name than any event */
+	return handler_at(s, len, a);
+}
 
-		if ((n = lt_at(s, len, i)) != 0 && script_tag_at(s, len, i + n, &css_done))
-			return 1;
-		if ((c == 'o' || c == 'O') && i + 1 < len &&
-		    lower((unsigned char)s[i + 1]) == 'n' &&
-		    (i == 0 || is_html_space(prev) || prev == '/' || is_quote(prev) ||
-		     prev == ';') &&
-		    handler_at(s, len, i))
-			return 1;
-		if ((i == 0 || is_html_space(prev) || is_quote(prev) || prev == '=' ||
-		     prev == '(') &&
-		    (c == 'j' || c == 'J' || c == 'v' || c == 'V' || c == 'd' || c == 'D' ||
-		     c == 'l' || c == 'L' || c == '&' || (c < 0x20 && i == 0))) {
-			enum scheme k = url_scheme(s, len, i, &adv);
+/* Where a URL may start: j v d l (javascript:, vbscript:, data:,
+ * livescript:) or '&' (an entity for one); and what may stand before it. */
+#define U_START 1
+#define U_PREV  2 /* HTML space, quote, '=', '(' */
+static const unsigned char url_bytes[256] = {
+    [0] = U_PREV,   ['\t'] = U_PREV, ['\n'] = U_PREV, ['\v'] = U_PREV, ['\f'] = U_PREV,
+    ['\r'] = U_PREV, [' '] = U_PREV,  ['"'] = U_PREV,  ['\''] = U_PREV, ['`'] = U_PREV,
+    ['='] = U_PREV, ['('] = U_PREV,   ['j'] = U_START, ['J'] = U_START, ['v'] = U_START,
+    ['V'] = U_START, ['d'] = U_START, ['D'] = U_START, ['l'] = U_START, ['L'] = U_START,
+    ['&'] = U_START,
+};
 
-			if (k == SCHEME_DATA_HTML && (i == 0 || prev == '=' || is_quote(prev)))
+/* javascript:, vbscript:, data:text/html... starting at i, where a URL
+ * starts: at the start, after a space, a quote, '=' or '('. */
+static int url_at(const char *s, size_t len, size_t i)
+{
+	int c = (unsigned char)s[i], prev = i ? (unsigned char)s[i - 1] : ' ';
+	enum scheme k;
+	size_t adv;
+
+	if (!(url_bytes[c] & U_START) && !(c < 0x20 && i == 0))
+		return 0;
+	if (!(url_bytes[prev] & U_PREV))
+		return 0;
+	k = url_scheme(s, len, i, &adv);
+	if (k == SCHEME_DATA_HTML && (i == 0 || prev == '=' || is_quote(prev)))
+		return 1;
+	return k == SCHEME_SCRIPT && looks_like_code(s, len, adv);
+}
+
+/* URL schemes: only in the 160 bytes (SCHEME_RAW_MAX) before a ':' or
+ * a '&', where the scheme's ':' can be. With no '&' (no entity) and no
+ * control character (tab, newline... which URL parsing drops), a scheme
+ * is spelled byte for byte: its ':' is 4, 8 or 10 bytes after its start
+ * (data:, vbscript:, javascript: and livescript:). */
+static int pass_urls(const char *s, size_t len, int plain)
+{
+	static const size_t colon_at[3] = {4, 8, 10};
+	const char *p = s, *end = s + len;
+	size_t i = 0, q, k;
+
+	if (url_at(s, len, 0))
+		return 1;
+	while (plain && (p = memchr(p, ':', (size_t)(end - p))) != NULL) {
+		q = (size_t)(p++ - s);
+		for (k = 0; k < 3; k++)
+			if (q >= colon_at[k] && url_at(s, len, q - colon_at[k]))
 				return 1;
-			if (k == SCHEME_SCRIPT && looks_like_code(s, len, adv))
+	}
+	for (q = 0; !plain && q < len; q++) {
+		if (s[q] != ':' && s[q] != '&')
+			continue;
+		if (i + SCHEME_RAW_MAX <= q)
+			i = q + 1 - SCHEME_RAW_MAX;
+		for (; i <= q; i++)
+			if (url_at(s, len, i))
+				return 1;
+	}
+	return 0;
+}
+
+/* ---- pass 2: text, read at the bytes each rule needs
+ *
+ * Every rule of the text pass has a byte it cannot do without, at a fixed
+ * place: a tag its '<', a handler its '=', a string break its quote,
+ * document.cookie its '.', a template its '{', a URL scheme its ':' (or
+ * an entity's '&'). Only those bytes are looked at. */
+
+#define XA_LT    1  /* '<', and 0xef (fullwidth '<') */
+#define XA_EQ    2  /* '=' */
+#define XA_QUOTE 4  /* ' " */
+#define XA_DOT   8  /* '.' */
+#define XA_BRACE 16 /* '{' */
+#define XA_URL   32 /* ':' */
+#define XA_AMP   64 /* '&' */
+#define XA_ENT   256 /* an entity ('&' that decode_char reads as one) */
+#define XA_CTL   128 /* a control character: dropped inside a scheme */
+
+static const unsigned char anchor_bits[256] = {
+    [0] = XA_CTL,  [1] = XA_CTL,  [2] = XA_CTL,  [3] = XA_CTL,  [4] = XA_CTL,  [5] = XA_CTL,
+    [6] = XA_CTL,  [7] = XA_CTL,  [8] = XA_CTL,  [9] = XA_CTL,  [10] = XA_CTL, [11] = XA_CTL,
+    [12] = XA_CTL, [13] = XA_CTL, [14] = XA_CTL, [15] = XA_CTL, [16] = XA_CTL, [17] = XA_CTL,
+    [18] = XA_CTL, [19] = XA_CTL, [20] = XA_CTL, [21] = XA_CTL, [22] = XA_CTL, [23] = XA_CTL,
+    [24] = XA_CTL, [25] = XA_CTL, [26] = XA_CTL, [27] = XA_CTL, [28] = XA_CTL, [29] = XA_CTL,
+    [30] = XA_CTL, [31] = XA_CTL, ['<'] = XA_LT, [0xef] = XA_LT, ['='] = XA_EQ,
+    ['\''] = XA_QUOTE, ['"'] = XA_QUOTE, ['.'] = XA_DOT, ['{'] = XA_BRACE, [':'] = XA_URL,
+    ['&'] = XA_AMP,
+};
+
+/* The rules anchored at the byte at i (its anchor_bits a). */
+static int anchor_at(const char *s, size_t len, size_t i, int a, size_t *css_done)
+{
+	size_t n;
+
+	switch (a) {
+	case XA_LT:
+		return (n = lt_at(s, len, i)) != 0 && script_tag_at(s, len, i + n, css_done);
+	case XA_EQ:
+		return handler_before(s, len, i);
+	case XA_QUOTE:
+		return js_breakout_at(s, len, i);
+	case XA_DOT:
+		return keyword_around(s, len, i);
+	case XA_BRACE:
+		return i > 0 && (s[i - 1] == '{' || s[i - 1] == '$' || s[i - 1] == '&') &&
+		       template_at(s, len, i - 1);
+	default:
+		return 0;
+	}
+}
+
+/* XA_ENT when the '&' at i starts a character reference. */
+static int entity_at(const char *s, size_t len, size_t i, int a)
+{
+	size_t adv;
+
+	if (a != XA_AMP)
+		return 0;
+	decode_char(s, len, i, &adv);
+	return adv > 1 ? XA_ENT : 0;
+}
+
+#if defined(__SSE2__)
+/* Bit i: s[i] is an anchor byte (16 bytes at s). */
+static unsigned anchors16(const char *s)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s), m;
+
+	m = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')), _mm_cmpeq_epi8(v, _mm_set1_epi8('=')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\'')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('{')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xef)));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(':')));
+	m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('&')));
+	m = _mm_or_si128(m, _mm_and_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+	                                  _mm_cmpgt_epi8(v, _mm_set1_epi8(-1))));
+	return (unsigned)_mm_movemask_epi8(m);
+}
+#else
+static unsigned anchors16(const char *s)
+{
+	unsigned m = 0;
+	int j;
+
+	for (j = 0; j < 16; j++)
+		m |= anchor_bits[(unsigned char)s[j]] ? 1u << j : 0;
+	return m;
+}
+#endif
+
+/* Returns 1 for script; *seen: the anchor kinds that occur. */
+static int pass_text(const char *s, size_t len, int *seen)
+{
+	size_t i = 0, css_done = 0;
+	int a;
+
+	*seen = 0;
+	for (; i + 16 <= len; i += 16) {
+		unsigned m;
+
+		for (m = anchors16(s + i); m != 0; m &= m - 1) {
+			size_t at = i + (size_t)__builtin_ctz(m);
+
+			a = anchor_bits[(unsigned char)s[at]];
+			*seen |= a | entity_at(s, len, at, a);
+			if (anchor_at(s, len, at, a, &css_done))
 				return 1;
 		}
-		if ((c == '\'' || c == '"') && js_breakout_at(s, len, i))
-			return 1;
-		if ((c == 'd' || c == 'D' || c == 's' || c == 'S' || c == 'c' || c == 'C' ||
-		     c == '.') &&
-		    keyword_at(s, len, i))
-			return 1;
-		if ((c == '{' || c == '$' || c == '&') && i + 1 < len && s[i + 1] == '{' &&
-		    template_at(s, len, i))
+	}
+	for (; i < len; i++) {
+		a = anchor_bits[(unsigned char)s[i]];
+		*seen |= a | entity_at(s, len, i, a);
+		if (a && anchor_at(s, len, i, a, &css_done))
 			return 1;
 	}
 	return 0;
@@ -732,7 +919,14 @@ static int pass_text(const char *s, size_t len)
 
 int waf_detect_xss(const char *s, size_t len)
 {
+	int seen;
+
 	if (s == NULL || len == 0)
 		return 0;
-	return pass_tags(s, len) || pass_text(s, len);
+	if (pass_text(s, len, &seen))
+		return 1;
+	/* a scheme needs its ':' (or an entity's '&'); markup needs '<' */
+	if ((seen & (XA_URL | XA_AMP)) && pass_urls(s, len, !(seen & (XA_ENT | XA_CTL))))
+		return 1;
+	return (seen & XA_LT) && pass_tags(s, len);
 }

@@ -4,16 +4,32 @@
  * engine is immutable and any number of workers read it without locks.
  *
  * What matching needs per thread (PCRE2 match data, a match context with
- * the limits, a JIT stack, a buffer for transformed values, the transform
- * cache and an array for header values) is created on the thread's first
- * evaluation and kept until waf_thread_release, so evaluating a request
- * allocates nothing (the value buffer grows only when a value longer than
- * any before arrives, up to WAF_VALUE_MAX).
+ * the limits, a JIT stack, a buffer for transformed values, what is known
+ * of the request's values, the header memo) is created on the thread's
+ * first evaluation and kept until waf_thread_release, so evaluating a
+ * request allocates nothing (the value buffer grows only when a value
+ * longer than any before arrives, up to WAF_VALUE_MAX).
  *
- * Transforms cost more than matching, and preset rules share a few
- * (target, transforms) pairs: each pair is a class, and a class's
- * transformed values are computed once per request and reused by every
- * condition of that class. */
+ * Most of a request is ordinary text, and most conditions can be told it
+ * cannot match without running them:
+ * - the values of a target (its "source") are extracted once per request
+ *   and summarised once (which kinds of bytes each holds, waf_summary)
+ *   for every condition that reads them; a preset condition has a
+ *   prefilter, what its pattern needs (waf_preset_prefilter), and skips
+ *   a value that lacks it, or the whole target when the union does;
+ * - a transform that provably changes nothing (url_decode without '%' or
+ *   '+'...) is skipped, and a value no transform changes is matched in
+ *   place, without a copy;
+ * - a detector's answer on a value's own bytes is kept with the value:
+ *   "decoded twice" rules ask again only when decoding changed something;
+ * - header values repeat from request to request (a client sends the
+ *   same User-Agent and Accept every time, and many clients send the
+ *   same ones), and a preset condition depends on nothing but the value:
+ *   each thread remembers, by the value itself, which preset conditions
+ *   on headers did not match a recent header value (a match is always
+ *   evaluated again, for its evidence).
+ * Custom rules get no prefilter and no header memo: nothing is assumed of
+ * them beyond what they say. */
 #include "waf/engine.h"
 
 #include <limits.h>
@@ -42,13 +58,13 @@
 #define WAF_VALUE_MAX      (1024 * 1024) /* longer values are matched on their first 1 MiB */
 #define WAF_BUF_INITIAL    (64 * 1024)
 #define WAF_EXCERPT_BEFORE 32 /* context kept before the match in an excerpt */
-/* Transformed values kept for the rest of a request: conditions that
- * share a target and a transform list (a preset set mostly uses a few)
- * transform each value once. Past these bounds values are transformed
- * per condition, as without the cache. */
-#define WAF_MAX_CLASSES 64
-#define WAF_CACHE_SPANS 16384 /* 32 classes of WAF_MAX_ARGS values */
-#define WAF_CACHE_TEXT  (1024 * 1024)
+/* What is known of a request's values is kept for the rest of it:
+ * conditions that read the same target (a preset set mostly reads a few)
+ * share it. Past these bounds a condition goes without. */
+#define WAF_MAX_SOURCES  32
+#define WAF_CACHE_VALUES 16384 /* 32 sources of WAF_MAX_ARGS values */
+#define WAF_MEMO_SLOTS   64  /* header values remembered per thread */
+#define WAF_MEMO_TEXT    256 /* longer header values are not */
 
 /* A condition ready to match; cond points into the rule's own copy. */
 struct waf_ccond {
@@ -56,9 +72,20 @@ struct waf_ccond {
 	size_t header_name_len;
 	size_t value_len;
 	pcre2_code *code;          /* regex, not_regex */
+	int jit;                   /* code was JIT-compiled: pcre2_jit_match */
 	unsigned long long length; /* length_gt */
 	struct cidr_set *cidrs;    /* ip_in */
-	int tclass;                /* transform class (cache slot), -1: none */
+	int src;                   /* value source (summaries), -1: none */
+	int summed;                /* reads summaries: has a prefilter, or transforms
+	                              that may be skipped */
+	unsigned tmask;            /* bit per transform in its list */
+	/* prefilter (0 and 0 for none): a value can match only when it holds
+	 * every class of need_all and one of need_any; when its input holds
+	 * a class of grows, the transforms may have made any byte, and only
+	 * the transformed value tells */
+	uint64_t need_all, need_any, grows;
+	int (*words)(const char *s, size_t len); /* the prefilter's word check */
+	uint64_t memo_bit; /* its bit in the header memo (0: not remembered) */
 };
 
 struct waf_crule {
@@ -75,22 +102,47 @@ struct waf_app_targets {
 struct waf_engine {
 	struct waf_crule *rules; /* evaluation order */
 	size_t n_rules;
-	const struct waf_condition *classes[WAF_MAX_CLASSES]; /* one condition of each */
-	size_t n_classes;
+	const struct waf_condition *sources[WAF_MAX_SOURCES]; /* (target, header) pairs */
+	size_t n_sources;
 	unsigned all_targets;         /* read by the rules that apply to every application */
 	struct waf_app_targets *apps; /* sorted by app_id; includes all_targets */
 	size_t n_apps;
+	unsigned long long serial; /* unique per engine: what a memo was made with */
+	unsigned n_memo_bits;
 };
 
-/* A cached class: its values are spans[first .. first + n) of this
- * request (gen), n SIZE_MAX when they did not fit. */
-struct waf_cache_slot {
+static atomic_ullong waf_serials;
+
+/* A source's values in this request (gen): vals, and what is known of
+ * them in info[first .. first + n) (n SIZE_MAX: they did not fit). any
+ * is the union of their summaries, once summed. */
+struct waf_src_slot {
 	unsigned long long gen;
 	size_t first, n;
+	const struct waf_value *vals; /* r's own array, or copies */
+	int summed;
+	uint64_t any;
 };
 
-struct waf_span {
-	uint32_t off, len; /* in text (WAF_CACHE_TEXT fits) */
+/* A value of a source: its summary, what the detectors said about its
+ * own bytes (ASKED_ bits, each followed by its answer), and its hash for
+ * the header memo (0: not computed yet). */
+enum { ASKED_SQLI = 1, ASKED_XSS = 4 };
+
+struct waf_vinfo {
+	uint64_t sum;
+	unsigned noops; /* waf_transform_noops(sum) */
+	unsigned asked;
+	uint64_t hash;
+};
+
+/* A header value and the memo bits of the conditions of engine serial
+ * evaluated on it: known, and among them those that matched. */
+struct waf_memo {
+	unsigned long long serial; /* 0: empty */
+	uint64_t hash, known, hits;
+	size_t len;
+	char text[WAF_MEMO_TEXT];
 };
 
 /* One thread's matching state. */
@@ -102,13 +154,14 @@ struct waf_thread {
 	size_t buf_size;
 	time_t next_warn; /* monotonic second before which limit hits stay quiet */
 	struct waf_value scratch[WAF_MAX_ARGS];
-	/* the transform cache, emptied per request by bumping gen */
+	/* what is known of this request's values, emptied by bumping gen */
 	unsigned long long gen;
-	struct waf_cache_slot slots[WAF_MAX_CLASSES];
-	struct waf_span *spans; /* WAF_CACHE_SPANS */
-	size_t n_spans;
-	char *text; /* WAF_CACHE_TEXT bytes; NULL: no cache */
-	size_t text_used;
+	struct waf_src_slot srcs[WAF_MAX_SOURCES];
+	struct waf_vinfo *info;   /* WAF_CACHE_VALUES */
+	struct waf_value *copies; /* WAF_CACHE_VALUES: values that were in scratch */
+	size_t n_info;
+	struct waf_memo *memo;         /* WAF_MEMO_SLOTS; NULL: none */
+	unsigned long long limit_hits; /* matches this thread gave up */
 };
 
 static _Thread_local struct waf_thread *waf_self;
@@ -169,27 +222,57 @@ static int compile_regex(struct waf_ccond *cc, long long rule_id, struct error *
 	}
 	/* without JIT (not built in, or no executable memory) the interpreter
 	 * runs the same pattern under the same limits */
-	(void)pcre2_jit_compile(cc->code, PCRE2_JIT_COMPLETE);
+	cc->jit = pcre2_jit_compile(cc->code, PCRE2_JIT_COMPLETE) == 0;
 	return 0;
 }
 
-/* Conditions with the same target (header names ignoring case) and the
- * same transforms share a class; without transforms there is nothing to
- * cache. Returns the class or -1. */
-static int transform_class(struct waf_engine *e, const struct waf_condition *c)
+/* Conditions reading the same target (header names ignoring case) share
+ * a source: its values are summarised once per request. Returns the
+ * source or -1 (too many). */
+static int value_source(struct waf_engine *e, const struct waf_condition *c)
 {
-	for (size_t i = 0; c->n_transforms > 0 && i < e->n_classes; i++) {
-		const struct waf_condition *k = e->classes[i];
-
-		if (k->target == c->target && strcasecmp(k->header_name, c->header_name) == 0 &&
-		    k->n_transforms == c->n_transforms &&
-		    memcmp(k->transforms, c->transforms, c->n_transforms) == 0)
+	for (size_t i = 0; i < e->n_sources; i++)
+		if (e->sources[i]->target == c->target &&
+		    strcasecmp(e->sources[i]->header_name, c->header_name) == 0)
 			return (int)i;
-	}
-	if (c->n_transforms == 0 || e->n_classes == WAF_MAX_CLASSES)
+	if (e->n_sources == WAF_MAX_SOURCES)
 		return -1;
-	e->classes[e->n_classes] = c;
-	return (int)e->n_classes++;
+	e->sources[e->n_sources] = c;
+	return (int)e->n_sources++;
+}
+
+/* A preset's prefilter, and which of its input classes let its
+ * transforms make bytes the input did not have. Custom rules have none:
+ * they run exactly as written. */
+static void prefilter_build(struct waf_ccond *cc, const struct waf_rule *r)
+{
+	const struct waf_condition *c = cc->cond;
+	struct waf_prefilter pf;
+
+	for (size_t k = 0; k < c->n_transforms; k++)
+		cc->tmask |= 1u << c->transforms[k];
+	cc->summed = (cc->tmask & waf_transform_noops(0)) != 0;
+	if (!r->preset || cc->src < 0 || !waf_preset_prefilter(c, &pf))
+		return;
+	cc->summed = 1;
+	cc->need_all = pf.all;
+	cc->need_any = pf.any;
+	cc->words = pf.words;
+	for (size_t k = 0; k < c->n_transforms; k++)
+		cc->grows |= waf_transform_grows((enum waf_transform)c->transforms[k]);
+}
+
+/* A preset condition on headers that depends on the value alone gets a
+ * bit in the header memo (the first 64 of them). */
+static void memo_build(struct waf_engine *e, struct waf_ccond *cc, const struct waf_rule *r)
+{
+	enum waf_target tg = cc->cond->target;
+	enum waf_operator op = cc->cond->op;
+
+	if (r->preset && e->n_memo_bits < 64 &&
+	    (tg == WAF_TARGET_HEADER || tg == WAF_TARGET_HEADERS || tg == WAF_TARGET_USER_AGENT) &&
+	    (op == WAF_OP_REGEX || op == WAF_OP_DETECT_SQLI || op == WAF_OP_DETECT_XSS))
+		cc->memo_bit = 1ull << e->n_memo_bits++;
 }
 
 static int ccond_build(struct waf_ccond *cc, const struct waf_condition *c, long long rule_id,
@@ -239,7 +322,9 @@ static int crule_build(struct waf_engine *e, struct waf_crule *cr, const struct 
 	for (size_t i = 0; i < cr->rule.n_conditions; i++) {
 		if (ccond_build(&cr->conds[i], &cr->rule.conditions[i], src->id, err) < 0)
 			return -1;
-		cr->conds[i].tclass = transform_class(e, &cr->rule.conditions[i]);
+		cr->conds[i].src = value_source(e, &cr->rule.conditions[i]);
+		prefilter_build(&cr->conds[i], &cr->rule);
+		memo_build(e, &cr->conds[i], &cr->rule);
 		cr->targets |= 1u << cr->rule.conditions[i].target;
 	}
 	return 0;
@@ -316,6 +401,7 @@ struct waf_engine *waf_engine_build(const struct waf_rule *rules, size_t n, stru
 	}
 	if (build_app_targets(e) < 0)
 		goto oom;
+	e->serial = atomic_fetch_add_explicit(&waf_serials, 1, memory_order_relaxed) + 1;
 	free(order);
 	return e;
 oom:
@@ -359,8 +445,9 @@ void waf_thread_release(void)
 	pcre2_match_context_free(t->mctx);
 	pcre2_jit_stack_free(t->jit_stack);
 	free(t->buf);
-	free(t->text);
-	free(t->spans);
+	free(t->info);
+	free(t->copies);
+	free(t->memo);
 	free(t);
 	waf_self = NULL;
 }
@@ -388,8 +475,9 @@ static struct waf_thread *thread_state(void)
 	if (t->jit_stack != NULL)
 		pcre2_jit_stack_assign(t->mctx, NULL, t->jit_stack);
 	/* touched only as far as values need; NULL just means no cache */
-	t->text = malloc(WAF_CACHE_TEXT);
-	t->spans = malloc(WAF_CACHE_SPANS * sizeof(*t->spans));
+	t->info = malloc(WAF_CACHE_VALUES * sizeof(*t->info));
+	t->copies = malloc(WAF_CACHE_VALUES * sizeof(*t->copies));
+	t->memo = calloc(WAF_MEMO_SLOTS, sizeof(*t->memo));
 	return t;
 fail:
 	waf_thread_release();
@@ -426,6 +514,7 @@ unsigned long long waf_match_limit_hits(void)
 static void note_limit(struct waf_thread *t, long long rule_id, int rc)
 {
 	unsigned long long n = atomic_fetch_add_explicit(&waf_limit_hits, 1, memory_order_relaxed);
+	t->limit_hits++;
 	struct timespec now;
 	PCRE2_UCHAR msg[128];
 
@@ -445,7 +534,9 @@ static void note_limit(struct waf_thread *t, long long rule_id, int rc)
 static int regex_match(const struct waf_ccond *cc, const char *s, size_t len, struct waf_thread *t,
                        long long rule_id, size_t *at)
 {
-	int rc = pcre2_match(cc->code, (PCRE2_SPTR)s, len, 0, 0, t->md, t->mctx);
+	/* the JIT entry skips the interpreter's checks of its arguments */
+	int rc = cc->jit ? pcre2_jit_match(cc->code, (PCRE2_SPTR)s, len, 0, 0, t->md, t->mctx)
+	                 : pcre2_match(cc->code, (PCRE2_SPTR)s, len, 0, 0, t->md, t->mctx);
 
 	if (rc >= 0) {
 		*at = (size_t)pcre2_get_ovector_pointer(t->md)[0];
@@ -476,7 +567,6 @@ static int value_match(const struct waf_ccond *cc, const char *s, size_t len, st
 	*at = 0;
 	switch (cc->cond->op) {
 	case WAF_OP_REGEX:
-	case WAF_OP_NOT_REGEX:
 		return regex_match(cc, s, len, t, rule_id, at);
 	case WAF_OP_EQUALS:
 		return len == cc->value_len && memcmp(s, cc->cond->value, len) == 0;
@@ -497,61 +587,130 @@ static int value_match(const struct waf_ccond *cc, const char *s, size_t len, st
 	}
 }
 
-/* The value after the condition's transforms: v itself when there are
- * none, else the thread's buffer (valid until the next call). */
+/* The value after the condition's transforms, skipping those that
+ * provably change nothing (noops: waf_transform_noops of v's summary; 0
+ * when unknown): v's own bytes when none is left, else the thread's
+ * buffer (valid until the next call). */
 static const char *value_text(const struct waf_condition *c, const struct waf_value *v,
-                              struct waf_thread *t, size_t *len)
+                              unsigned noops, struct waf_thread *t, size_t *len)
 {
 	size_t n = v->len < WAF_VALUE_MAX ? v->len : WAF_VALUE_MAX;
 
-	if (v->data == NULL || n == 0) {
-		*len = 0;
+	*len = 0;
+	if (v->data == NULL || n == 0)
 		return "";
-	}
-	if (c->n_transforms == 0) {
-		*len = n;
-		return v->data;
-	}
 	n = thread_reserve(t, n);
-	*len = waf_transform_apply(c->transforms, c->n_transforms, v->data, n, t->buf);
-	return t->buf;
+	return waf_transform_skip(c->transforms, c->n_transforms, noops, v->data, n, t->buf, len);
 }
 
-/* The values of cc's target after its transforms, computed once per
- * request for each transform class: NULL when cc has no class or they
- * do not fit (the caller then transforms them one by one). */
-static const struct waf_span *cached_values(struct waf_thread *t, const struct waf_ccond *cc,
-                                            const struct waf_value *vals, size_t n)
+/* The values of cc's source, extracted once per request (header walks,
+ * copied out of scratch), with room for their summaries and memos: the
+ * source's slot, or NULL when cc has none or they do not fit. */
+static struct waf_src_slot *source_values(struct waf_thread *t, const struct waf_ccond *cc,
+                                          const struct waf_value *vals, size_t n)
 {
-	const struct waf_condition *c = cc->cond;
-	struct waf_cache_slot *slot;
-	size_t need = 0;
+	struct waf_src_slot *slot;
 
-	if (cc->tclass < 0 || t->text == NULL || t->spans == NULL)
+	if (cc->src < 0 || t->info == NULL || t->copies == NULL)
 		return NULL;
-	slot = &t->slots[cc->tclass];
-	if (slot->gen == t->gen)
-		return slot->n == n ? &t->spans[slot->first] : NULL;
+	slot = &t->srcs[cc->src];
 	slot->gen = t->gen;
 	slot->n = SIZE_MAX;
-	for (size_t i = 0; i < n; i++)
-		need += vals[i].len;
-	if (n > WAF_CACHE_SPANS - t->n_spans || need > WAF_CACHE_TEXT - t->text_used)
+	if (n > WAF_CACHE_VALUES - t->n_info)
 		return NULL;
-	slot->first = t->n_spans;
+	slot->first = t->n_info;
 	slot->n = n;
-	for (size_t i = 0; i < n; i++) {
-		struct waf_span *sp = &t->spans[t->n_spans++];
-		size_t len = 0;
-
-		if (vals[i].len > 0)
-			len = waf_transform_apply(c->transforms, c->n_transforms, vals[i].data,
-			                          vals[i].len, t->text + t->text_used);
-		sp->off = (uint32_t)t->text_used;
-		sp->len = (uint32_t)len;
-		t->text_used += len;
+	slot->summed = 0;
+	slot->vals = vals;
+	if (vals == t->scratch) {
+		memcpy(t->copies + slot->first, vals, n * sizeof(*vals));
+		slot->vals = t->copies + slot->first;
 	}
-	return &t->spans[slot->first];
+	for (size_t i = 0; i < n; i++) {
+		t->info[t->n_info].asked = 0;
+		t->info[t->n_info++].hash = 0;
+	}
+	return slot;
+}
+
+/* ---- the header memo */
+
+static uint64_t memo_hash(const char *s, size_t len)
+{
+	uint64_t h = len * 0x9e3779b97f4a7c15ull, w;
+	size_t i = 0;
+
+	for (; len - i >= 8; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (i < len && len >= 8) { /* the last 8 bytes, overlapping */
+		memcpy(&w, s + len - 8, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+	} else {
+		for (; i < len; i++)
+			h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	}
+	return h ^ (h >> 29);
+}
+
+/* The memo of header value v (vi: its info, NULL when none) for the
+ * engine of that serial: found, or a slot taken over for it. NULL when v
+ * is not remembered (secret, long). */
+static struct waf_memo *memo_find(struct waf_thread *t, unsigned long long serial,
+                                  const struct waf_value *v, struct waf_vinfo *vi)
+{
+	struct waf_memo *m;
+	uint64_t h;
+
+	if (t->memo == NULL || v->secret || v->data == NULL || v->len > WAF_MEMO_TEXT)
+		return NULL;
+	h = vi != NULL && vi->hash != 0 ? vi->hash : memo_hash(v->data, v->len);
+	if (vi != NULL)
+		vi->hash = h;
+	m = &t->memo[h % WAF_MEMO_SLOTS];
+	if (m->serial == serial && m->hash == h && m->len == v->len &&
+	    memcmp(m->text, v->data, v->len) == 0)
+		return m;
+	m->serial = serial;
+	m->hash = h;
+	m->len = v->len;
+	m->known = m->hits = 0;
+	memcpy(m->text, v->data, v->len);
+	return m;
+}
+
+/* Summarise the source's values (once). */
+static void source_sum(struct waf_thread *t, struct waf_src_slot *slot)
+{
+	if (slot->summed)
+		return;
+	slot->summed = 1;
+	slot->any = 0;
+	for (size_t i = 0; i < slot->n; i++) {
+		const struct waf_value *v = &slot->vals[i];
+		size_t len = v->len < WAF_VALUE_MAX ? v->len : WAF_VALUE_MAX;
+		struct waf_vinfo *vi = &t->info[slot->first + i];
+
+		vi->sum = v->data != NULL ? waf_summary(v->data, len) : 0;
+		vi->noops = waf_transform_noops(vi->sum);
+		slot->any |= vi->sum;
+	}
+}
+
+/* Can a value of summary sum (after the transforms) match cc? Always
+ * for a condition without a prefilter. */
+static int prefilter_pass(const struct waf_ccond *cc, uint64_t sum)
+{
+	return (sum & cc->need_all) == cc->need_all && (cc->need_any == 0 || (sum & cc->need_any));
+}
+
+/* The same question before the transforms: a class in grows means they
+ * may make anything, so only the transformed value can say no. */
+static int may_match(const struct waf_ccond *cc, uint64_t sum)
+{
+	return (sum & cc->grows) != 0 || prefilter_pass(cc, sum);
 }
 
 /* ---- hits */
@@ -639,18 +798,42 @@ struct eval_ctx {
 	struct waf_hit *hit;
 	enum evidence have;
 	const struct waf_value *vals; /* the current condition's values */
-	const struct waf_span *spans; /* and their cached transforms (NULL: none) */
+	struct waf_vinfo *info;       /* and what is known of them (NULL: none) */
+	int summed;                   /* info holds their summaries */
+	unsigned long long serial;    /* the engine's */
 };
 
 /* Value i of the current condition, transformed. Valid until the next
  * call. */
 static const char *nth_text(struct eval_ctx *x, const struct waf_ccond *cc, size_t i, size_t *len)
 {
-	if (x->spans != NULL) {
-		*len = x->spans[i].len;
-		return x->t->text + x->spans[i].off;
+	unsigned noops = x->summed ? x->info[i].noops : 0;
+	const struct waf_value *v = &x->vals[i];
+
+	/* nothing to do: the value itself */
+	if ((cc->tmask & ~noops) == 0 && v->data != NULL) {
+		*len = v->len < WAF_VALUE_MAX ? v->len : WAF_VALUE_MAX;
+		return v->data;
 	}
-	return value_text(cc->cond, &x->vals[i], x->t, len);
+	return value_text(cc->cond, v, noops, x->t, len);
+}
+
+/* A detector on value i (transformed: s). The answer on the value's own
+ * bytes is kept: a rule reading the same target through transforms that
+ * change nothing gets it without running the detector again. */
+static int detect(struct eval_ctx *x, const struct waf_ccond *cc, size_t i, const char *s,
+                  size_t len)
+{
+	unsigned asked = cc->cond->op == WAF_OP_DETECT_SQLI ? ASKED_SQLI : ASKED_XSS;
+	struct waf_vinfo *vi = x->info != NULL && s == x->vals[i].data ? &x->info[i] : NULL;
+	int hit;
+
+	if (vi != NULL && (vi->asked & asked))
+		return (vi->asked & (asked << 1)) != 0;
+	hit = asked == ASKED_SQLI ? waf_detect_sqli(s, len) : waf_detect_xss(s, len);
+	if (vi != NULL)
+		vi->asked |= asked | (hit ? asked << 1 : 0);
+	return hit;
 }
 
 /* not_regex: the condition holds when no value matches the pattern (an
@@ -686,28 +869,99 @@ static int cond_body_length(struct eval_ctx *x, const struct waf_ccond *cc, size
 	if (x->have == EVIDENCE_POSITIVE)
 		return 1;
 	if (n > 0)
-		s = value_text(cc->cond, &x->vals[0], x->t, &len);
+		s = value_text(cc->cond, &x->vals[0], 0, x->t, &len);
 	note_evidence(x->hit, &x->have, EVIDENCE_POSITIVE, cc, n > 0 ? &x->vals[0] : NULL, s, len,
 	              0);
 	return 1;
 }
 
+/* Whether value i matches cc (positive operators); *at as value_match. */
+static int value_i_match(struct eval_ctx *x, const struct waf_ccond *cc, size_t i, const char **s,
+                         size_t *len, size_t *at)
+{
+	enum waf_operator op = cc->cond->op;
+
+	*s = nth_text(x, cc, i, len);
+	/* the transforms may have made what the pattern needs: look again */
+	if (x->summed && (x->info[i].sum & cc->grows) && !prefilter_pass(cc, waf_summary(*s, *len)))
+		return 0;
+	if (cc->words != NULL && !cc->words(*s, *len))
+		return 0;
+	*at = 0;
+	if (op == WAF_OP_DETECT_SQLI || op == WAF_OP_DETECT_XSS)
+		return detect(x, cc, i, *s, *len);
+	return value_match(cc, *s, *len, x->t, x->rule_id, at);
+}
+
+/* The values of cc's target: from the source's slot when an earlier
+ * condition extracted them in this request. Sets x->vals, x->info,
+ * x->summed and *src (NULL: no slot). */
+static size_t cond_values(struct eval_ctx *x, const struct waf_ccond *cc, struct waf_src_slot **src)
+{
+	const struct waf_condition *c = cc->cond;
+	struct waf_src_slot *slot = cc->src >= 0 ? &x->t->srcs[cc->src] : NULL;
+	size_t n;
+
+	if (slot != NULL && slot->gen == x->t->gen && slot->n != SIZE_MAX) {
+		x->vals = slot->vals;
+		n = slot->n;
+	} else {
+		n = waf_request_values(x->r, c->target, c->header_name, cc->header_name_len,
+		                       &x->vals, x->t->scratch);
+		slot = source_values(x->t, cc, x->vals, n);
+	}
+	x->info = slot != NULL ? &x->t->info[slot->first] : NULL;
+	x->summed = 0;
+	if (slot != NULL && cc->summed) {
+		source_sum(x->t, slot);
+		x->summed = 1;
+	}
+	*src = slot;
+	return n;
+}
+
+/* value_i_match, through the prefilter and the header memo. */
+static int value_i_check(struct eval_ctx *x, const struct waf_ccond *cc, size_t i, const char **s,
+                         size_t *len, size_t *at)
+{
+	struct waf_memo *m;
+	unsigned long long gave_up = x->t->limit_hits;
+	int hit;
+
+	if (x->summed && !may_match(cc, x->info[i].sum))
+		return 0;
+	m = cc->memo_bit != 0
+	        ? memo_find(x->t, x->serial, &x->vals[i], x->info ? &x->info[i] : NULL)
+	        : NULL;
+	if (m != NULL && (m->known & cc->memo_bit) && !(m->hits & cc->memo_bit))
+		return 0;
+	hit = value_i_match(x, cc, i, s, len, at);
+	/* a match that gave up says nothing about the next time */
+	if (m != NULL && x->t->limit_hits == gave_up) {
+		m->known |= cc->memo_bit;
+		m->hits |= hit ? cc->memo_bit : 0;
+	}
+	return hit;
+}
+
 static int cond_eval(struct eval_ctx *x, const struct waf_ccond *cc)
 {
 	const struct waf_condition *c = cc->cond;
-	size_t n = waf_request_values(x->r, c->target, c->header_name, cc->header_name_len,
-	                              &x->vals, x->t->scratch);
+	struct waf_src_slot *src;
+	size_t n = cond_values(x, cc, &src);
 
 	if (c->op == WAF_OP_LENGTH_GT && c->target == WAF_TARGET_BODY)
 		return cond_body_length(x, cc, n);
-	x->spans = cached_values(x->t, cc, x->vals, n);
+	/* none of the target's values has what the pattern needs */
+	if (x->summed && !may_match(cc, src->any))
+		return 0;
 	if (c->op == WAF_OP_NOT_REGEX)
 		return cond_not_regex(x, cc, n);
 	for (size_t i = 0; i < n; i++) {
 		size_t len, at;
-		const char *s = nth_text(x, cc, i, &len);
+		const char *s;
 
-		if (value_match(cc, s, len, x->t, x->rule_id, &at)) {
+		if (value_i_check(x, cc, i, &s, &len, &at)) {
 			note_evidence(x->hit, &x->have, EVIDENCE_POSITIVE, cc, &x->vals[i], s, len,
 			              at);
 			return 1;
@@ -723,14 +977,15 @@ static int rule_applies(const struct waf_crule *cr, long long app_id)
 	               sizeof(*cr->rule.applications), cmp_ll) != NULL;
 }
 
-/* 1 when every condition of cr matches; hit then describes the match. */
-static int rule_match(const struct waf_crule *cr, struct waf_request *r, struct waf_thread *t,
-                      struct waf_hit *hit)
+/* 1 when every condition of cr matches; x->hit then describes the match. */
+static int rule_match(struct eval_ctx *x, const struct waf_crule *cr)
 {
-	struct eval_ctx x = {r, t, cr->rule.id, hit, EVIDENCE_NONE, NULL, NULL};
+	struct waf_hit *hit = x->hit;
 
+	x->rule_id = cr->rule.id;
+	x->have = EVIDENCE_NONE;
 	for (size_t i = 0; i < cr->rule.n_conditions; i++)
-		if (!cond_eval(&x, &cr->conds[i]))
+		if (!cond_eval(x, &cr->conds[i]))
 			return 0;
 	hit->rule_id = cr->rule.id;
 	hit->action = cr->rule.action;
@@ -745,16 +1000,18 @@ enum waf_verdict waf_engine_eval(const struct waf_engine *e, long long app_id,
 	enum waf_verdict verdict = WAF_PASS;
 	struct waf_thread *t;
 	struct waf_hit hit;
+	struct eval_ctx x = {.r = r, .hit = &hit};
 
 	if (e == NULL || e->n_rules == 0 || (t = thread_state()) == NULL)
 		return WAF_PASS;
+	x.t = t;
+	x.serial = e->serial;
 	t->gen++; /* a new request: nothing cached yet */
-	t->n_spans = 0;
-	t->text_used = 0;
+	t->n_info = 0;
 	for (size_t i = 0; i < e->n_rules; i++) {
 		const struct waf_crule *cr = &e->rules[i];
 
-		if (!rule_applies(cr, app_id) || !rule_match(cr, r, t, &hit))
+		if (!rule_applies(cr, app_id) || !rule_match(&x, cr))
 			continue;
 		if (cr->rule.action != WAF_ACTION_LOG && verdict == WAF_PASS) {
 			verdict = cr->rule.action == WAF_ACTION_BLOCK ? WAF_BLOCK : WAF_ALLOW;

@@ -18,6 +18,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/error.h"
 #include "waf/request.h"
@@ -77,5 +78,22 @@ unsigned long long waf_match_limit_hits(void);
  * that evaluated calls it before it exits (the next evaluation on the
  * thread creates them again). */
 void waf_thread_release(void);
+
+/* ---- internal: between the engine and the preset rules (waf/preset.c) */
+
+/* What a preset's condition needs before it can match a value (after the
+ * condition's transforms). */
+struct waf_prefilter {
+	uint64_t all, any; /* waf_summary classes: every one of all, one of any
+	                      (any 0: no such requirement) */
+	int (*words)(const char *s, size_t len); /* NULL, or 0 when the value
+	                                            lacks every word the
+	                                            pattern needs */
+};
+
+/* The prefilter of a preset's condition c, found by its operator and its
+ * pattern text (a condition that differs from every shipped one has
+ * none). Returns 1 and fills *out, or 0. */
+int waf_preset_prefilter(const struct waf_condition *c, struct waf_prefilter *out);
 
 #endif

@@ -46,9 +46,12 @@
  *   which is what those pages trust. */
 #include "waf/rule.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "waf/engine.h"
 
 #define T_URL   WAF_T_URL_DECODE
 #define T_HTML  WAF_T_HTML_ENTITY
@@ -250,6 +253,182 @@ static const struct preset presets[] = {
     {6003, WAF_TARGET_HEADERS, NULL, WAF_OP_REGEX, oob_domains, "ul",
      "Out-of-band callback domain of a scanner in a header"},
 };
+
+/* ---- prefilters
+ *
+ * What a value must hold for a pattern (or a detector) to have any chance:
+ * every byte of "all" and at least one of "any" (as summary classes: a
+ * "\x80" stands for any byte from 0x80). Each is read off the pattern
+ * above it, alternative by alternative; tests/unit/waf/test_rule.c
+ * checks them against the full conditions on the corpus and variants of
+ * it. A pattern not listed here is always run. */
+struct prefilter {
+	enum waf_operator op;
+	const char *pattern; /* NULL for a detector */
+	const char *all, *any;
+	int (*words)(const char *s, size_t len); /* see struct waf_prefilter */
+};
+
+/* Every alternative of scanner_agents starts, after its \b, with one of
+ * these words, which ends where the value's word ends (at a non-word
+ * character of the alternative, or at its closing \b): a value with no
+ * such whole word cannot match. Sorted. */
+static const char *const scanner_words[] = {
+    "acunetix",  "appscan",    "arachni",     "bsqlbf",     "cmsmap",   "commix",  "dirb",
+    "dirbuster", "droopescan", "feroxbuster", "ffuf",       "fimap",    "fuzz",    "gobuster",
+    "havij",     "hydra",      "interactsh",  "jaeles",     "joomscan", "jorgee",  "libwww",
+    "masscan",   "morfeus",    "nessus",      "netsparker", "nikto",    "nmap",    "nuclei",
+    "openvas",   "paros",      "skipfish",    "sqlmap",     "sqlninja", "uniscan", "w3af",
+    "wapiti",    "webinspect", "webshag",     "wfuzz",      "whatweb",  "wpscan",  "xsser",
+    "zgrab",     "zmeu",       "zollard",
+};
+
+/* The first letters of scanner_words, by length: most words of an
+ * ordinary value are let go without a search. */
+#define L(c) (1u << ((c) - 'a'))
+static const uint32_t scanner_initials[12] = {
+    [4] = L('d') | L('f') | L('n') | L('w') | L('z'),
+    [5] = L('f') | L('h') | L('n') | L('p') | L('w') | L('x') | L('z'),
+    [6] = L('b') | L('c') | L('j') | L('l') | L('n') | L('s') | L('w'),
+    [7] = L('a') | L('m') | L('o') | L('u') | L('w') | L('z'),
+    [8] = L('a') | L('g') | L('j') | L('s'),
+    [9] = L('d'),
+    [10] = L('d') | L('i') | L('n') | L('w'),
+    [11] = L('f'),
+};
+#undef L
+
+/* \w (PCRE2 without UTF): digits, ASCII letters, '_' */
+static int is_word_byte(unsigned char c)
+{
+	return (unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10 || c == '_';
+}
+
+static int scanner_word(const char *w, size_t len)
+{
+	size_t lo = 0, hi = sizeof(scanner_words) / sizeof(scanner_words[0]);
+
+	if (len < 4 || len > 11 || w[0] < 'a' || w[0] > 'z' ||
+	    !(scanner_initials[len] & (1u << (w[0] - 'a'))))
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strncmp(w, scanner_words[mid], len);
+
+		if (r == 0 && scanner_words[mid][len] == '\0')
+			return 1;
+		if (r <= 0) /* r == 0: the listed word is longer */
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+/* 1 when s has a whole word (a run of \w bytes) listed in scanner_words. */
+static int scanner_words_in(const char *s, size_t len)
+{
+	size_t i = 0, start;
+
+	while (i < len) {
+		while (i < len && !is_word_byte((unsigned char)s[i]))
+			i++;
+		for (start = i; i < len && is_word_byte((unsigned char)s[i]); i++)
+			;
+		if (scanner_word(s + start, i - start))
+			return 1;
+	}
+	return 0;
+}
+
+/* oob_domains, read as a list of "name.tld" followed by \b: looked for
+ * at each dot of the value (its alternation is tried at most positions
+ * by the regex engine). Exactly the values the pattern matches. */
+static const struct {
+	const char *name, *tld;
+} oob_names[] = {
+    {"burpcollaborator", "net"},
+    {"oastify", "com"},
+    {"interact", "sh"},
+    {"oast", "fun"},
+    {"oast", "me"},
+    {"oast", "live"},
+    {"oast", "site"},
+    {"oast", "online"},
+    {"oast", "pro"},
+    {"dnslog", "cn"},
+    {"ceye", "io"},
+    {"canarytokens", "com"},
+};
+
+/* Does the name and the tld of oob_names[k] surround the dot at s[d]? */
+static int oob_name_at(const char *s, size_t len, size_t d, size_t k)
+{
+	size_t n = strlen(oob_names[k].name), t = strlen(oob_names[k].tld);
+
+	return d >= n && memcmp(s + d - n, oob_names[k].name, n) == 0 && len - d - 1 >= t &&
+	       memcmp(s + d + 1, oob_names[k].tld, t) == 0 &&
+	       (d + 1 + t == len || !is_word_byte((unsigned char)s[d + 1 + t]));
+}
+
+static int oob_names_in(const char *s, size_t len)
+{
+	const char *dot = s;
+
+	while ((dot = memchr(dot, '.', len - (size_t)(dot - s))) != NULL) {
+		size_t d = (size_t)(dot - s);
+
+		/* most dots sit between digits or ordinary words */
+		if (d > 0 && d + 1 < len && memchr("rytges", s[d - 1], 6) != NULL &&
+		    memchr("ncsfmlpio", s[d + 1], 9) != NULL)
+			for (size_t k = 0; k < sizeof(oob_names) / sizeof(oob_names[0]); k++)
+				if (oob_name_at(s, len, d, k))
+					return 1;
+		dot++;
+	}
+	return 0;
+}
+
+static const struct prefilter prefilters[] = {
+    /* every dot is '.' or an overlong / fullwidth (high) form */
+    {WAF_OP_REGEX, traversal, "", ".\x80", NULL},
+    /* etc/, proc/, windows\, winnt\, var/log/ or boot.ini, win.ini */
+    {WAF_OP_REGEX, lfi_files, "", "/\\.", NULL},
+    {WAF_OP_REGEX, lfi_wrappers, ":/", "", NULL},
+    /* a metacharacter or "$(" before the command, or a backtick */
+    {WAF_OP_REGEX, cmd_injection, "", ";|\n\r&`$", NULL},
+    {WAF_OP_REGEX, cmd_obfuscated, "", ";|\n\r&`$", NULL},
+    /* /dev/tcp/, "| sh", "iex(", and the rest have an option ("-e") */
+    {WAF_OP_REGEX, cmd_payloads, "", "/-|(", NULL},
+    {WAF_OP_REGEX, shellshock, "(){", "", NULL},
+    {WAF_OP_REGEX, jndi_lookup, "${:", "", NULL},
+    {WAF_OP_REGEX, ifs_tricks, "$", "", NULL},
+    {WAF_OP_REGEX, vcs_dirs, "/", "", NULL},
+    {WAF_OP_REGEX, secret_files, "/.", "", NULL},
+    {WAF_OP_REGEX, backup_files, "", ".~#", NULL},
+    {WAF_OP_REGEX, server_files, "/", "", NULL},
+    {WAF_OP_REGEX, oob_domains, ".", "", oob_names_in},
+    {WAF_OP_REGEX, scanner_agents, "", "", scanner_words_in},
+    /* Markup needs '<' (or the fullwidth one), a handler '=', a script
+     * URL ':' (or an entity that spells it, '&'), a string break a quote,
+     * document.cookie and friends a '.', a template '{'. */
+    {WAF_OP_DETECT_XSS, NULL, "", "<=:&'\".{\x80", NULL},
+};
+
+int waf_preset_prefilter(const struct waf_condition *c, struct waf_prefilter *out)
+{
+	for (size_t i = 0; i < sizeof(prefilters) / sizeof(prefilters[0]); i++) {
+		const struct prefilter *p = &prefilters[i];
+
+		if (p->op != c->op || (p->pattern != NULL && strcmp(p->pattern, c->value) != 0))
+			continue;
+		out->all = waf_summary_of_set(p->all);
+		out->any = waf_summary_of_set(p->any);
+		out->words = p->words;
+		return 1;
+	}
+	return 0;
+}
 
 static unsigned char transform_of(char c)
 {

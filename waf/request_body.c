@@ -18,6 +18,13 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #define JSON_MAX_DEPTH         64
 #define MULTIPART_MAX_BOUNDARY 200 /* RFC 2046 says 70; be tolerant, stay bounded */
 
@@ -118,16 +125,62 @@ static int eq_nocase(const char *s, size_t n, const char *lit)
 
 /* ---- application/x-www-form-urlencoded */
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* plus_to_space 32 bytes at a time where the processor has AVX2 (chosen
+ * at run time: the build targets plain x86-64). Returns the bytes done. */
+__attribute__((target("avx2"))) static size_t plus_to_space_avx2(char *out, const char *in,
+                                                                 size_t n)
+{
+	const __m256i plus = _mm256_set1_epi8('+'), flip = _mm256_set1_epi8('+' ^ ' ');
+	size_t i = 0;
+
+	for (; n - i >= 32; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(in + i));
+
+		v = _mm256_xor_si256(v, _mm256_and_si256(_mm256_cmpeq_epi8(v, plus), flip));
+		_mm256_storeu_si256((__m256i *)(out + i), v);
+	}
+	return i;
+}
+#endif
+
+/* Copy n bytes with every '+' as a space. */
+static void plus_to_space(char *out, const char *in, size_t n)
+{
+	size_t i = 0;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (n >= 64 && __builtin_cpu_supports("avx2"))
+		i = plus_to_space_avx2(out, in, n);
+#endif
+#if defined(__SSE2__)
+	/* ' ' is '+' ^ 0x0b: flip those bits where a byte is '+' */
+	const __m128i plus = _mm_set1_epi8('+'), flip = _mm_set1_epi8('+' ^ ' ');
+
+	for (; n - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(in + i));
+
+		v = _mm_xor_si128(v, _mm_and_si128(_mm_cmpeq_epi8(v, plus), flip));
+		_mm_storeu_si128((__m128i *)(out + i), v);
+	}
+#endif
+	for (; i < n; i++)
+		out[i] = in[i] == '+' ? ' ' : in[i];
+}
+
 /* Decode '+' and %XX once, as a form parser does (no %u: servers do not).
- * Borrows s when there is nothing to decode. Returns 0 or -1 (arena full). */
+ * Borrows s when there is nothing to decode. The text between two '%' is
+ * copied in one go: most values have few or none. Returns 0 or -1 (arena
+ * full). */
 static int form_decode(struct waf_request *r, const char *s, size_t len, const char **out,
                        size_t *out_len)
 {
-	size_t i, o = 0;
+	const char *p = s, *end = s + len, *pct = memchr(s, '%', len);
+	size_t o = 0;
 	char *buf;
 	int h, l;
 
-	if (memchr(s, '%', len) == NULL && memchr(s, '+', len) == NULL) {
+	if (pct == NULL && memchr(s, '+', len) == NULL) {
 		*out = s;
 		*out_len = len;
 		return 0;
@@ -135,15 +188,16 @@ static int form_decode(struct waf_request *r, const char *s, size_t len, const c
 	buf = arena_reserve(r, len);
 	if (buf == NULL)
 		return -1;
-	for (i = 0; i < len; i++) {
-		h = s[i] == '%' && len - i >= 3 ? hex_value(s[i + 1]) : -1;
-		l = h >= 0 ? hex_value(s[i + 2]) : -1;
-		if (l >= 0) {
-			buf[o++] = (char)(h * 16 + l);
-			i += 2;
-		} else {
-			buf[o++] = s[i] == '+' ? ' ' : s[i];
-		}
+	for (;;) {
+		plus_to_space(buf + o, p, (size_t)((pct ? pct : end) - p));
+		o += (size_t)((pct ? pct : end) - p);
+		if (pct == NULL)
+			break;
+		h = end - pct >= 3 ? hex_value(pct[1]) : -1;
+		l = h >= 0 ? hex_value(pct[2]) : -1;
+		buf[o++] = l >= 0 ? (char)(h * 16 + l) : '%'; /* an invalid '%' stays */
+		p = pct + (l >= 0 ? 3 : 1);
+		pct = memchr(p, '%', (size_t)(end - p));
 	}
 	arena_trim(r, len, o);
 	*out = buf;

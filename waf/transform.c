@@ -10,6 +10,13 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #define URL_DECODE_MAX_PASSES 8 /* "%252527" needs 3; more is an attack on the CPU */
 #define CODE_POINT_MAX        0x10ffff
 
@@ -135,8 +142,10 @@ static size_t url_decode_u(const char *in, size_t i, size_t len, char *out, size
 	return 12;
 }
 
-/* One decoding pass. Sets *changed when anything was decoded. */
-static size_t url_decode_pass(const char *in, size_t len, char *out, int *changed)
+/* One decoding pass. Sets *changed when anything was decoded, and *again
+ * when the output holds a '%' or a '+' (only then can another pass decode
+ * more). */
+static size_t url_decode_pass(const char *in, size_t len, char *out, int *changed, int *again)
 {
 	size_t i = 0, o = 0, used, n;
 	int h, l;
@@ -154,6 +163,8 @@ static size_t url_decode_pass(const char *in, size_t len, char *out, int *change
 		}
 		used = url_decode_u(in, i, len, out + o, &n);
 		if (used > 0) {
+			*again |=
+			    memchr(out + o, '%', n) != NULL || memchr(out + o, '+', n) != NULL;
 			i += used;
 			o += n;
 			*changed = 1;
@@ -163,9 +174,11 @@ static size_t url_decode_pass(const char *in, size_t len, char *out, int *change
 		l = len - i >= 3 ? hex_value(in[i + 2]) : -1;
 		if (h < 0 || l < 0) {
 			out[o++] = in[i++]; /* invalid: the '%' stays */
+			*again = 1;
 			continue;
 		}
 		out[o++] = (char)(h * 16 + l);
+		*again |= out[o - 1] == '%' || out[o - 1] == '+';
 		i += 3;
 		*changed = 1;
 	}
@@ -173,14 +186,16 @@ static size_t url_decode_pass(const char *in, size_t len, char *out, int *change
 }
 
 /* Repeat until nothing changes, so double (and triple) encoding cannot
- * hide "%2527" from a rule that looks for a quote. */
+ * hide "%2527" from a rule that looks for a quote. A pass whose output
+ * has no '%' or '+' left is the last: the next one would find nothing. */
 static size_t url_decode(const char *in, size_t len, char *out)
 {
-	int pass, changed = 1;
+	int pass, changed = 1, again = 1;
 
-	for (pass = 0; pass < URL_DECODE_MAX_PASSES && changed; pass++) {
+	for (pass = 0; pass < URL_DECODE_MAX_PASSES && changed && again; pass++) {
 		changed = 0;
-		len = url_decode_pass(in, len, out, &changed);
+		again = 0;
+		len = url_decode_pass(in, len, out, &changed, &again);
 		in = out; /* later passes run in place */
 	}
 	return len;
@@ -261,6 +276,11 @@ static size_t html_entity_decode(const char *in, size_t len, char *out)
 	size_t i = 0, o = 0, used, n;
 	char c;
 
+	if (memchr(in, '&', len) == NULL) {
+		if (in != out && len > 0)
+			memmove(out, in, len);
+		return len;
+	}
 	while (i < len) {
 		if (in[i] != '&' || i + 1 == len) {
 			out[o++] = in[i++];
@@ -290,9 +310,22 @@ static size_t html_entity_decode(const char *in, size_t len, char *out)
 
 static size_t lowercase(const char *in, size_t len, char *out)
 {
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++)
+#if defined(__SSE2__)
+	/* 'A'..'Z' gain 0x20, 16 bytes at a time (see waf_summary for the
+	 * range test) */
+	const __m128i to_a = _mm_set1_epi8((char)(0x80 - 'A')), n_a = _mm_set1_epi8(-128 + 26);
+	const __m128i bit = _mm_set1_epi8(0x20);
+
+	for (; len - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(in + i));
+		__m128i upper = _mm_cmplt_epi8(_mm_add_epi8(v, to_a), n_a);
+
+		_mm_storeu_si128((__m128i *)(out + i), _mm_or_si128(v, _mm_and_si128(upper, bit)));
+	}
+#endif
+	for (; i < len; i++)
 		out[i] = ascii_lower(in[i]);
 	return len;
 }
@@ -449,4 +482,188 @@ size_t waf_transform_apply(const unsigned char *list, size_t n, const char *in, 
 	for (k = 1; k < n; k++)
 		len = waf_transform_one((enum waf_transform)list[k], out, len, out);
 	return len;
+}
+
+const char *waf_transform_skip(const unsigned char *list, size_t n, unsigned noops, const char *in,
+                               size_t len, char *out, size_t *out_len)
+{
+	size_t k = 0;
+
+	while (k < n && (noops & (1u << list[k])))
+		k++;
+	*out_len = len;
+	if (k == n)
+		return in;
+	*out_len = waf_transform_apply(list + k, n - k, in, len, out);
+	return out;
+}
+
+/* ---- summaries */
+
+/* The class of each ASCII byte (enum waf_byte_class; the punctuation
+ * characters are numbered 0..31 in byte order), WAF_CLASS_MAX for a
+ * letter, a digit or a space. */
+/* clang-format off */
+static const unsigned char ascii_class[128] = {
+	35, 35, 35, 35, 35, 35, 35, 35, 35, 32, 33, 35, 35, 34, 35, 35,
+	35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35,
+	37,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+	37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 15, 16, 17, 18, 19, 20,
+	21, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37,
+	37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 22, 23, 24, 25, 26,
+	27, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37,
+	37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 37, 28, 29, 30, 31, 35,
+};
+/* clang-format on */
+
+static unsigned byte_class(unsigned char c)
+{
+	return c >= 0x80 ? WAF_CLASS_HIGH : ascii_class[c];
+}
+
+static uint64_t summary_scalar(const unsigned char *s, size_t len)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum |= 1ull << byte_class(s[i]);
+	return sum;
+}
+
+/* Add the classes of the bytes of p flagged in mask (bit k: p[k]). */
+static uint64_t flagged(const unsigned char *p, uint32_t mask, uint64_t sum)
+{
+	while (mask != 0) {
+		sum |= 1ull << byte_class(p[__builtin_ctz(mask)]);
+		mask &= mask - 1;
+	}
+	return sum;
+}
+
+/* Letters, digits and spaces (most of any value) are recognised a vector
+ * at a time with a few compares; only the other bytes are looked at one
+ * by one. A range [lo, lo + n) is one signed compare once lo is shifted
+ * to -128. The last vector overlaps the one before rather than leave a
+ * tail: a byte seen twice changes nothing. */
+#if defined(__SSE2__)
+/* Bit k set when byte k of v is a letter, a digit or a space. */
+static uint32_t plain_16(__m128i v)
+{
+	__m128i alpha = _mm_cmplt_epi8(
+	    _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(0x80 - 'a'))),
+	    _mm_set1_epi8(-128 + 26));
+	__m128i digit =
+	    _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))), _mm_set1_epi8(-128 + 10));
+	__m128i space = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+
+	return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), space));
+}
+
+/* len >= 16 */
+static uint64_t summary_sse2(const unsigned char *p, size_t len)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < len; i += 16) {
+		if (len - i < 16)
+			i = len - 16;
+		sum = flagged(p + i, plain_16(_mm_loadu_si128((const __m128i *)(p + i))) ^ 0xffffu,
+		              sum);
+	}
+	return sum;
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The same, 32 bytes at a time, on processors with AVX2 (nearly every
+ * x86-64 server): chosen at run time, the build targets plain x86-64. */
+__attribute__((target("avx2"))) static __m256i plain_32(__m256i v)
+{
+	__m256i alpha = _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 26),
+	                                  _mm256_add_epi8(_mm256_or_si256(v, _mm256_set1_epi8(0x20)),
+	                                                  _mm256_set1_epi8((char)(0x80 - 'a'))));
+	__m256i digit = _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 10),
+	                                  _mm256_add_epi8(v, _mm256_set1_epi8((char)(0x80 - '0'))));
+
+	return _mm256_or_si256(_mm256_or_si256(alpha, digit),
+	                       _mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')));
+}
+
+/* len >= 32 */
+__attribute__((target("avx2"))) static uint64_t summary_avx2(const unsigned char *p, size_t len)
+{
+	uint64_t sum = 0;
+	size_t i = 0;
+
+	/* two vectors a turn: ordinary text passes both with one test */
+	for (; len - i >= 64; i += 64) {
+		__m256i a = plain_32(_mm256_loadu_si256((const __m256i *)(p + i)));
+		__m256i b = plain_32(_mm256_loadu_si256((const __m256i *)(p + i + 32)));
+
+		if ((uint32_t)_mm256_movemask_epi8(_mm256_and_si256(a, b)) == 0xffffffffu)
+			continue;
+		sum = flagged(p + i, ~(uint32_t)_mm256_movemask_epi8(a), sum);
+		sum = flagged(p + i + 32, ~(uint32_t)_mm256_movemask_epi8(b), sum);
+	}
+	for (; i < len; i += 32) {
+		if (len - i < 32)
+			i = len - 32;
+		sum = flagged(p + i,
+		              ~(uint32_t)_mm256_movemask_epi8(
+		                  plain_32(_mm256_loadu_si256((const __m256i *)(p + i)))),
+		              sum);
+	}
+	return sum;
+}
+#endif
+
+uint64_t waf_summary(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t sum;
+
+	if (len < 16)
+		sum = summary_scalar(p, len);
+#if defined(__x86_64__) && defined(__GNUC__)
+	else if (len >= 32 && __builtin_cpu_supports("avx2"))
+		sum = summary_avx2(p, len);
+#endif
+#if defined(__SSE2__)
+	else
+		sum = summary_sse2(p, len);
+#else
+	else
+		sum = summary_scalar(p, len);
+#endif
+	return sum & ~(1ull << WAF_CLASS_MAX);
+}
+
+uint64_t waf_summary_of_set(const char *set)
+{
+	return waf_summary(set, strlen(set));
+}
+
+#define CLASS_OF(c) (1ull << byte_class(c))
+
+unsigned waf_transform_noops(uint64_t sum)
+{
+	unsigned noops = 0;
+
+	if ((sum & (CLASS_OF('%') | CLASS_OF('+'))) == 0)
+		noops |= 1u << WAF_T_URL_DECODE;
+	if ((sum & CLASS_OF('&')) == 0)
+		noops |= 1u << WAF_T_HTML_ENTITY;
+	/* what opens a comment: / * and / *!, <!--, #, -- */
+	if ((sum & (CLASS_OF('/') | CLASS_OF('<') | CLASS_OF('#') | CLASS_OF('-'))) == 0)
+		noops |= 1u << WAF_T_REMOVE_COMMENTS;
+	return noops;
+}
+
+uint64_t waf_transform_grows(enum waf_transform t)
+{
+	if (t == WAF_T_URL_DECODE)
+		return CLASS_OF('%');
+	if (t == WAF_T_HTML_ENTITY)
+		return CLASS_OF('&');
+	return 0;
 }

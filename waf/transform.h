@@ -5,6 +5,7 @@
 #define POSTERN_WAF_TRANSFORM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum waf_transform {
 	WAF_T_URL_DECODE,      /* %XX and '+' decoded, repeated until stable (double encoding;
@@ -40,5 +41,47 @@ size_t waf_transform_one(enum waf_transform t, const char *in, size_t len, char 
  * bytes. Returns the output length. */
 size_t waf_transform_apply(const unsigned char *list, size_t n, const char *in, size_t len,
 			   char *out);
+
+/* waf_transform_apply, skipping the transforms in noops (those
+ * waf_transform_noops says leave in unchanged): returns in itself when
+ * none is left to apply, else out, and the length in *out_len. */
+const char *waf_transform_skip(const unsigned char *list, size_t n, unsigned noops, const char *in,
+                               size_t len, char *out, size_t *out_len);
+
+/* ---- summaries: which kinds of bytes a value holds
+ *
+ * Letters, digits and spaces carry no bit: they are most of any ordinary
+ * value, and no "trigger" of an attack is made of them alone. Every other
+ * byte sets the bit of its class: one per ASCII punctuation character
+ * (32 of them, bits 0..31), and the classes below. The matcher keeps one
+ * summary per value and skips a condition whose pattern needs bytes the
+ * value does not have. */
+enum waf_byte_class {
+	WAF_CLASS_TAB = 32,
+	WAF_CLASS_LF,
+	WAF_CLASS_CR,
+	WAF_CLASS_CTL,  /* any other byte below 0x20, and 0x7f */
+	WAF_CLASS_HIGH, /* any byte from 0x80 */
+	WAF_CLASS_MAX
+};
+
+/* The classes of the bytes of s[0..len). */
+uint64_t waf_summary(const char *s, size_t len);
+
+/* The classes of the bytes of the NUL-terminated set (a "\x80" stands for
+ * every byte from 0x80). For the prefilters written next to patterns. */
+uint64_t waf_summary_of_set(const char *set);
+
+/* The transforms (bit 1 << enum waf_transform) that provably leave every
+ * value whose summary is sum unchanged: url_decode without '%' or '+',
+ * html_entity_decode without '&', remove_comments without '/', '<', '#'
+ * or '-'. lowercase and compress_whitespace are never among them. */
+unsigned waf_transform_noops(uint64_t sum);
+
+/* The classes whose presence lets t produce bytes of any class ('%' for
+ * url_decode, '&' for html_entity_decode); 0 for the transforms that only
+ * drop bytes or turn them into letters and spaces, whose output never
+ * holds a class its input lacks. */
+uint64_t waf_transform_grows(enum waf_transform t);
 
 #endif

@@ -1,14 +1,98 @@
-/* Fuzz the tokenizer detectors (waf/detect_sqli.c, waf/detect_xss.c): the
- * input is copied into an allocation of exactly its size, so ASan catches
- * any read past the length; each detector must return 0 or 1, give the
- * same answer twice (no hidden state) and the same answer on a copy. */
+/* Fuzz the tokenizer detectors (waf/detect_sqli.c, waf/sqli_lexer.c,
+ * waf/detect_xss.c): the input is copied into an allocation of exactly its
+ * size, so ASan catches any read past the length; each detector must
+ * return 0 or 1, give the same answer twice (no hidden state) and leave the
+ * input alone.
+ *
+ * Both detectors take short ways for ordinary values, and those must never
+ * change an answer, so each is also checked against the long way:
+ * - detect_sqli against the full read (every quoting context, every token,
+ *   no quick scan), which the detector falls back to;
+ * - detect_xss's text pass, which looks only at the bytes each rule needs
+ *   ('<', '=', quotes, '.', '{', ':' or '&'), against a reading of every
+ *   byte with every rule.
+ * The sources are included (with their exported names renamed) to reach
+ * those static functions. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "waf/detect.h"
 
+#define waf_detect_sqli fuzz_copy_detect_sqli
+#include "waf/detect_sqli.c"
+#undef waf_detect_sqli
+#define waf_detect_xss fuzz_copy_detect_xss
+#include "waf/detect_xss.c"
+#undef waf_detect_xss
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The detector without its quick scan: a value without letters, quotes,
+ * ';', '|', '&', '#' or bytes >= 0x80 is skipped, the rest read in full. */
+static int sqli_long_way(const char *s, size_t len)
+{
+	size_t i;
+	int read = 0, paren = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		read |= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '\'' || c == '"' ||
+		        c == ';' || c >= 0x80 || c == '|' || c == '&' || c == '#';
+		paren |= c == '(' || c == 0xc0 || c == 0xc1;
+	}
+	return len > 0 && read && detect_full(s, len, paren);
+}
+
+/* document.cookie and the like starting at i (any byte). */
+static int xss_keyword_at(const char *s, size_t len, size_t i)
+{
+	static const char *const words[] = {
+	    "document.cookie",         "document.domain", "document.write", "string.fromcharcode",
+	    "constructor.constructor", ".innerhtml=",     ".outerhtml=",
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (starts_with(s, len, i, words[k]))
+			return 1;
+	return 0;
+}
+
+/* Every rule of the text pass at every byte. */
+static int xss_text_long_way(const char *s, size_t len)
+{
+	size_t i, adv, n, css_done = 0;
+
+	for (i = 0; i < len; i++) {
+		int c = (unsigned char)s[i], prev = i ? (unsigned char)s[i - 1] : ' ';
+
+		if ((n = lt_at(s, len, i)) != 0 && script_tag_at(s, len, i + n, &css_done))
+			return 1;
+		if ((c == 'o' || c == 'O') && i + 1 < len && lower((unsigned char)s[i + 1]) == 'n' &&
+		    (i == 0 || is_html_space(prev) || prev == '/' || is_quote(prev) || prev == ';') &&
+		    handler_at(s, len, i))
+			return 1;
+		if ((i == 0 || is_html_space(prev) || is_quote(prev) || prev == '=' || prev == '(') &&
+		    ((c != 0 && strchr("jJvVdDlL&", c) != NULL) || (c < 0x20 && i == 0))) {
+			enum scheme k = url_scheme(s, len, i, &adv);
+
+			if (k == SCHEME_DATA_HTML && (i == 0 || prev == '=' || is_quote(prev)))
+				return 1;
+			if (k == SCHEME_SCRIPT && looks_like_code(s, len, adv))
+				return 1;
+		}
+		if ((c == '\'' || c == '"') && js_breakout_at(s, len, i))
+			return 1;
+		if (xss_keyword_at(s, len, i))
+			return 1;
+		if ((c == '{' || c == '$' || c == '&') && i + 1 < len && s[i + 1] == '{' &&
+		    template_at(s, len, i))
+			return 1;
+	}
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,6 +108,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (waf_detect_sqli(buf, size) != a || waf_detect_xss(buf, size) != b)
 		abort();
+	if (a != sqli_long_way(buf, size))
+		abort(); /* the quick scan or the short way changed the answer */
+	if (b != (size > 0 && (pass_tags(buf, size) || xss_text_long_way(buf, size))))
+		abort(); /* the anchored text pass changed the answer */
 	if (memcmp(buf, data, size) != 0)
 		abort(); /* the detectors read, never write */
 	free(buf);

@@ -551,6 +551,96 @@ static const struct sample xss_benign[] = {
     S("<span online-status>away</span>"),
 };
 
+/* ---- the short ways
+ *
+ * Most values never reach the full read: detect_sqli's quick scan proves
+ * that no rule keyed by a word can fire and then reads only the value's
+ * start and what follows each quote, '/' and ';'; detect_xss looks only at
+ * the bytes each rule needs. The samples below sit at the edges of those
+ * shortcuts; tests/fuzz/fuzz_waf_detect.c checks them against the long
+ * ways. */
+
+/* One value per word the quick scan looks up (waf/sqli_lexer.c,
+ * TRIG_LIST), each detected only through that word. */
+static const struct sample sqli_scan_words[] = {
+    S("x from information_schema.tables"), S("x from mysql.user"), S("x from mysql.db"),
+    S("x from performance_schema.threads"), S("x from pg_catalog.pg_user"), S("x from pg_shadow"),
+    S("x from pg_user"), S("x from pg_tables"), S("x from sysobjects"), S("x from syscolumns"),
+    S("x from sysdatabases"), S("x from sys.objects"), S("x from master..sysdatabases"),
+    S("x from master.dbo.sysdatabases"), S("x from sqlite_master"), S("x from sqlite_schema"),
+    S("x from all_tables"), S("x from all_users"), S("x from user_tables"), S("x from dba_users"),
+    S("x from msysobjects"), S("x xp_cmdshell"), S("x sp_oacreate"), S("x sp_makewebtask"),
+    S("x sp_addextendedproc"), S("x sp_executesql"), S("x xp_regread"), S("x xp_dirtree"),
+    S("x xp_fileexist"), S("x master..xp_cmdshell"), S("x master.dbo.xp_cmdshell"),
+    S("x sleep(5)"), S("x benchmark(5,1)"), S("x pg_sleep(5)"), S("x pg_sleep_for(5)"),
+    S("x get_lock(1,5)"), S("x randomblob(5)"), S("x dbms_lock.sleep(5)"),
+    S("x dbms_pipe.receive_message(1,5)"), S("x load_file(1)"), S("x extractvalue(1,2)"),
+    S("x updatexml(1,2,3)"), S("x lo_import(1)"), S("x pg_read_file(1)"), S("x sys_eval(1)"),
+    S("x sys_exec(1)"), S("x utl_http.request(1)"), S("x utl_inaddr.get_host_address(1)"),
+    S("x union select 1,2"), S("select 1"), S("x (select @@version)"),
+    S("x (/**/select @@version)"), S("/*x*/select 1"), S("x (# c\nselect @@version)"), S("x (case when 1=1 then 1 else 2 end)"),
+    S("x into outfile 'f'"), S("x into dumpfile 'f'"), S("x waitfor delay '0:0:5'"),
+    S("x' having 1=1--"), S("1 where 1=1 and 2=2"), S("1 group by 1,2--"), S("1 order by 3"),
+};
+
+static const struct sample sqli_short_way_attacks[] = {
+    /* a word may start inside a run of letters, after a number */
+    S("1union select 1,2"), S("0xfunion select 1,2"), S("1.eunion select 1,2"),
+    S(".5union select 1,2"), S("1e5union select 1,2"), S("0bunion select 1,2"),
+    S("1\tUNION\nSELECT 1,2"), S("1 UnIoN SeLeCt 1,2"),
+    /* the value's start: a string, a number, a word, then what acts */
+    S("'' or 1=1"), S("\"\" or 1=1"), S("`a` or 1=1"), S("@a or 1=1"), S("1or 1=1"),
+    S("x or 1=1"), S("1 xor 1=1"), S("1 && 1=1"), S("1 || 1=1"), S("1) or (1=1"), S("x as y or 1=1"),
+    S("1/**/or/**/1=1"), S("(5 like 5)*7"), S("-1 or 1=1"),
+    /* after '/': a path segment, then what acts */
+    S("/users/1 or 1=1"), S("/a/1 and 1=1"), S("/a/b or 1=1"), S("/a/1/**/or 1=1"),
+    /* after ';': a statement, possibly behind a comment */
+    S("x; drop table users"), S("x;drop table users"), S("x; /* c */ drop table users"),
+    S("x; select 1"), S("x; set @a=1"), S("x; exec master..xp_cmdshell 'dir'"),
+    S("x; if(1=1,1,1)"), S("x; shutdown"),
+    /* keys at the very end, or cut short */
+    S("1 union select 1"), S("x from sys.x"), S("x sleep (5)"), S("x sleep\t(5)"),
+};
+
+static const struct sample sqli_short_way_benign[] = {
+    S("selection of orders from the table"), S("unions and cases"), S("in case of rain"),
+    S("when in doubt"), S("x from systems"), S("user tables"), S("users"), S("update"),
+    S("updates from the master"), S("sleep well"), S("sleepy"), S("load file"), S("x from sys"),
+    S("a/b/c"), S("/users/1"), S("/a/1 or 2"), S("a; b; c"), S("Linux; Android 10"), S("(1)"),
+    S("(KHTML, like Gecko)"), S("text/html,*/*;q=0.8"), S("x unio"), S("x selec"), S("x sel"),
+    S("x u"), S("x from sys."), S("order"), S("orders by"), S("group"), S("where"), S("having"), S("and"), S("or"),
+    S("x or"), S("1 or"), S("and/or"), S("'a'"), S("3f2a9c0d8e7b6a5f4e3d2c1b0a998877"),
+    S("session=3f2a9c0d; theme=dark"), S("2024-01-02T10:20:30Z"), S("1e5"), S("0x1f"),
+    S("{\"a\":\"b\",\"c\":1}"), S("50% off"), S("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),
+};
+
+static const struct sample xss_short_way_attacks[] = {
+    /* a handler anchored at its '=' */
+    S("x onclick=alert(1)"), S("onload=alert(1)"), S("x\tonmouseover  =  alert(1)"),
+    S("\"/onfocus=x"), S(";onerror=alert(1)"),
+    /* document.cookie and the like at their '.' */
+    S("document.cookie"), S("x=Document.Cookie"), S("a.innerHTML=1"), S("a.outerHTML=1"),
+    S("String.fromCharCode(88)"), S("constructor.constructor('alert(1)')()"),
+    /* templates at their '{' */
+    S("{{alert(1)}}"), S("${alert(1)}"), S("&{alert(1)}"),
+    /* schemes: ':' 4, 8 or 10 bytes after the start; tabs and entities move it */
+    S("javascript:alert(1)"), S("x javascript:alert(1)"), S("x=javascript:alert(1)"),
+    S("(javascript:alert(1))"), S("'vbscript:msgbox(1)"), S("livescript:alert(1)"),
+    S("x=data:text/html,<b>"), S("java\tscript:alert(1)"), S("java\nscript:alert(1)"),
+    S("jav&#x61;script:alert(1)"), S("&#106;avascript:alert(1)"), S("a&b javascript:alert(1)"),
+    S("\x01javascript:alert(1)"), S("javascript&colon;alert(1)"),
+    /* the start of a tag, and a string break */
+    S("<script"), S("\xef\xbc\x9cscript>"), S("'-alert(1)-'"), S("\";alert(1)//"),
+};
+
+static const struct sample xss_short_way_benign[] = {
+    S("on=1"), S("x.onload"), S("a = b"), S("online=1"), S("x onbogus=1"),
+    S("document the cookie"), S("a.innerHTML"), S("{{ name }}"), S("${price}"),
+    S("java script: alert"), S("javascript: the good parts"), S("data: 2024"),
+    S("https://example.com/a?b=1&c=2"), S("mailto:a@example.com"), S("a&b"), S("&amp;"),
+    S("x: y"), S("'quoted' text"), S("\"a\":\"b\""), S("5 < 6"), S("a.b.c"),
+};
+
 static size_t sample_len(const struct sample *s)
 {
 	return s->len ? s->len : strlen(s->s);
@@ -657,6 +747,32 @@ int main(void)
 	           &xb);
 	ok(na >= 80 && nb >= 80 && xa >= 80 && xb >= 80,
 	   "at least 80 samples per list (sqli %d/%d, xss %d/%d)", na, nb, xa, xb);
+
+	/* The short ways: their edges, both ways. */
+	check_list("sqli scan word", waf_detect_sqli, sqli_scan_words,
+	           sizeof(sqli_scan_words) / sizeof(sqli_scan_words[0]), 1, &na);
+	check_list("sqli short way", waf_detect_sqli, sqli_short_way_attacks,
+	           sizeof(sqli_short_way_attacks) / sizeof(sqli_short_way_attacks[0]), 1, &na);
+	check_list("sqli short way", waf_detect_sqli, sqli_short_way_benign,
+	           sizeof(sqli_short_way_benign) / sizeof(sqli_short_way_benign[0]), 0, &nb);
+	check_list("xss short way", waf_detect_xss, xss_short_way_attacks,
+	           sizeof(xss_short_way_attacks) / sizeof(xss_short_way_attacks[0]), 1, &xa);
+	check_list("xss short way", waf_detect_xss, xss_short_way_benign,
+	           sizeof(xss_short_way_benign) / sizeof(xss_short_way_benign[0]), 0, &xb);
+	ok(long_value(waf_detect_sqli, "and then ", "x (select @@version)", 1),
+	   "sqli: a select after '(' at the end of 180 KB of words");
+	ok(long_value(waf_detect_sqli, "a/b ", "/1 or 1=1", 1),
+	   "sqli: a path segment and a tautology after 20000 others");
+	ok(long_value(waf_detect_sqli, "/x ", "", 0), "sqli: 20000 path segments in linear time");
+	ok(long_value(waf_detect_sqli, "/x/**/", "", 0), "sqli: 20000 segments and comments");
+	ok(long_value(waf_detect_sqli, "; x", "", 0), "sqli: 20000 ';' in linear time");
+	ok(long_value(waf_detect_sqli, ";/**/", "x", 0), "sqli: 20000 ';' and comments");
+	ok(long_value(waf_detect_sqli, "/ ", "x", 0), "sqli: 20000 '/' and spaces");
+	ok(long_value(waf_detect_xss, "a=", "", 0), "xss: 20000 '=' in linear time");
+	ok(long_value(waf_detect_xss, "x:", "", 0), "xss: 20000 ':' in linear time");
+	ok(long_value(waf_detect_xss, "&x:", "", 0), "xss: 20000 '&' and ':' in linear time");
+	ok(long_value(waf_detect_xss, "	:", "", 0), "xss: 20000 tabs and ':' in linear time");
+	ok(long_value(waf_detect_xss, "{{", "", 0), "xss: 20000 '{{' in linear time");
 
 	/* Cross checks: each detector leaves the other's benign text alone. */
 	ok(!waf_detect_sqli("<b>bold</b>", 11), "sqli passes plain markup");

@@ -1,8 +1,10 @@
 /* The compiled rule engine: each operator and target, transforms in
  * order, evaluation order and verdicts, application scoping, hits and
  * their excerpts, target masks, the match limit against a pathological
- * pattern, and one engine shared by four threads. Rules are written in
- * JSON and decoded with waf_rule_from_json, as the API does. */
+ * pattern, what is kept per request and per thread (a header value's
+ * memo, a detector's answer), and one engine shared by four threads.
+ * Rules are written in JSON and decoded with waf_rule_from_json, as the
+ * API does. The presets' prefilters are checked in test_rule.c. */
 #include "waf/engine.h"
 
 #include <pthread.h>
@@ -751,7 +753,8 @@ static void test_long_values(void)
 	   "after waf_thread_release the state is created again");
 }
 
-/* ---- the per-request transform cache */
+/* ---- values several rules read in one request: extracted once,
+ * transformed per rule, nothing kept from one request to the next */
 
 static void test_transform_cache(void)
 {
@@ -794,8 +797,8 @@ static void test_transform_cache(void)
 	waf_engine_free(e);
 	ruleset_clear(&s);
 
-	/* 700 KB twice does not fit in the 1 MiB cache: the second class is
-	 * transformed value by value */
+	/* two 700 KB transforms of the same body, one after the other in the
+	 * thread's buffer */
 	add(&s, "{\"id\":100001,\"conditions\":[{\"target\":\"body\",\"operator\":\"contains\","
 	        "\"value\":\"needle\",\"transforms\":[\"lowercase\"]}],\"action\":\"log\"}");
 	add(&s, "{\"id\":100002,\"conditions\":[{\"target\":\"body\",\"operator\":\"contains\","
@@ -809,6 +812,82 @@ static void test_transform_cache(void)
 	free(raw);
 	waf_engine_free(e);
 	ruleset_clear(&s);
+}
+
+/* ---- what a preset condition said about a header value is remembered */
+
+static enum waf_verdict preset_run(const struct waf_engine *e, const char *ua, struct result *res)
+{
+	char raw[512];
+
+	snprintf(raw, sizeof(raw), "GET /?q=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: %s\r\n\r\n", ua);
+	return run(e, 1, raw, "10.0.0.1", res, 0);
+}
+
+static void test_header_memo(void)
+{
+	struct waf_rule *list = NULL;
+	struct waf_engine *e, *all;
+	struct result res = {.stop_after = 0};
+	struct waf_prefilter pf;
+	struct error err;
+	size_t n = 0, i, wrong = 0;
+	const char *scanner = "sqlmap/1.4.7#stable (http://sqlmap.org)";
+
+	waf_preset_rules(&list, &n);
+	all = waf_engine_build(list, n, &err);
+	for (i = 0; i < 200; i++) {
+		int bad = i % 3 == 2;
+		enum waf_verdict v = preset_run(all, bad ? scanner : "Mozilla/5.0 (X11)", &res);
+
+		wrong += bad ? v != WAF_BLOCK || res.block.rule_id != 6001 : v != WAF_PASS;
+	}
+	ok(wrong == 0, "a remembered User-Agent: 200 requests, the scanner blocked each time");
+	for (i = 0; i < n; i++)
+		list[i].enabled = list[i].id != 6001;
+	e = waf_engine_build(list, n, &err);
+	ok(preset_run(e, scanner, &res) == WAF_PASS && preset_run(e, scanner, &res) == WAF_PASS,
+	   "without rule 6001 the same User-Agent passes, twice");
+	ok(preset_run(all, scanner, &res) == WAF_BLOCK && res.block.rule_id == 6001,
+	   "and what that engine remembered does not mislead another");
+	waf_engine_free(e);
+	waf_engine_free(all);
+	for (i = 0; i < n; i++)
+		if (list[i].id == 3001) {
+			ok(waf_preset_prefilter(&list[i].conditions[0], &pf) && pf.any != 0,
+			   "a preset's pattern has its prefilter");
+			free(list[i].conditions[0].value);
+			list[i].conditions[0].value = strdup("\\.\\.");
+			ok(!waf_preset_prefilter(&list[i].conditions[0], &pf),
+			   "a pattern that is not the shipped one has none");
+		}
+	waf_rule_list_free(list, n);
+}
+
+/* The detector's answer on a value is shared by the rule that reads it
+ * decoded twice, when decoding changes nothing; when it does, the
+ * decoded value is read. */
+static void test_detector_reuse(void)
+{
+	struct waf_rule *list = NULL;
+	struct waf_engine *e;
+	struct result res = {.stop_after = 0};
+	struct error err;
+	size_t n = 0;
+
+	waf_preset_rules(&list, &n);
+	e = waf_engine_build(list, n, &err);
+	ok(run(e, 1, GET("/?id=1%27+or+%271%27%3D%271"), "10.0.0.1", &res, 1) == WAF_BLOCK &&
+	       res.n_hits >= 2 && res.hits[0].rule_id == 1001 && res.hits[1].rule_id == 1006 &&
+	       strcmp(res.hits[1].target, "args:id") == 0 &&
+	       strcmp(res.hits[0].excerpt, res.hits[1].excerpt) == 0,
+	   "both SQL rules on args report the value (all hits)");
+	ok(run(e, 1, GET("/?id=1%2527%2520or%2520%25271%2527%253D%25271"), "10.0.0.1", &res, 1) ==
+	           WAF_BLOCK &&
+	       res.hits[0].rule_id == 1006 && strcmp(res.hits[0].excerpt, "1' or '1'='1") == 0,
+	   "a value encoded twice is read decoded by 1006 (%s)", res.hits[0].excerpt);
+	waf_engine_free(e);
+	waf_rule_list_free(list, n);
 }
 
 /* ---- threads */
@@ -897,6 +976,8 @@ int main(void)
 	test_match_limit();
 	test_long_values();
 	test_transform_cache();
+	test_header_memo();
+	test_detector_reuse();
 	test_threads();
 	waf_thread_release();
 	return done_testing();

@@ -361,6 +361,62 @@ static void test_urlencoded(void)
 	   "form: nothing to decode is borrowed, no arena used");
 }
 
+static int ref_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+/* A form value decoded a byte at a time, as waf_parse_urlencoded must. */
+static size_t ref_form_decode(const char *s, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len && ref_hex(s[i + 1]) >= 0 &&
+		    ref_hex(s[i + 2]) >= 0) {
+			out[o++] = (char)(ref_hex(s[i + 1]) * 16 + ref_hex(s[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	return o;
+}
+
+/* Long values (the vector code's lengths) with '+', escapes, invalid
+ * escapes and random bytes, against the byte-at-a-time decoding. */
+static void test_urlencoded_long(void)
+{
+	static const char alphabet[] = "++++%%41aB zZ09%2b%zz\xff";
+	static char value[1024], want[1024];
+	unsigned long seed = 7;
+	int good = 1;
+
+	for (int i = 0; i < 3000 && good; i++) {
+		size_t len, n;
+
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		len = (seed >> 33) % sizeof(value);
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+			value[k] = alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
+			if (value[k] == '&' || value[k] == '=')
+				value[k] = 'x';
+		}
+		fresh(sizeof(arena));
+		n = ref_form_decode(value, len, want);
+		waf_parse_urlencoded(&wr, value, len);
+		good = len == 0 ? wr.n_args <= 1
+		                : wr.n_args == 1 && wr.args[0].len == n &&
+		                      memcmp(wr.args[0].data, want, n) == 0;
+	}
+	ok(good, "form: 3000 long values decode as a byte at a time would");
+}
+
 static void test_json(void)
 {
 	const char *s;
@@ -608,6 +664,7 @@ int main(void)
 	test_cookies();
 	test_args_sources();
 	test_urlencoded();
+	test_urlencoded_long();
 	test_json();
 	test_multipart();
 	test_limits();

@@ -1,13 +1,19 @@
 /* WAF rules in JSON: every validation error with its field and code, the
  * PCRE2 message and offset of an invalid pattern, the round trip through
- * waf_rule_to_json, copies and names. */
+ * waf_rule_to_json, copies and names. And the presets' prefilters against
+ * their full conditions, on the corpus and variants of it. */
 #include "waf/rule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "tests/unit/tap.h"
+#include "waf/detect.h"
+#include "waf/engine.h"
 
 /* ---- helpers */
 
@@ -491,6 +497,529 @@ static void test_names(void)
 	   "action names");
 }
 
+/* ---- the presets' prefilters against their full conditions
+ *
+ * A prefilter (waf/preset.c) lets the engine skip a value that cannot
+ * match a preset condition; a wrong one would let an attack through
+ * unseen. So every one is checked on a pool of values: every string of
+ * the corpus (tests/waf/corpus.jsonl), its pieces (split at & = ? / ;
+ * and spaces, raw and decoded) and variants of each (upper case,
+ * percent-encoded once and twice, HTML entities, inside other text).
+ * Then the engine as a whole: the presets against the same rules as
+ * custom rules (which have no prefilter and no memo), on every corpus
+ * request and on requests that carry pool values in every target, each
+ * evaluated twice (the second time with the header memo filled): the
+ * hits must be the same, rule by rule, target and excerpt included. */
+
+struct pool {
+	char **v;
+	size_t *len, n, cap;
+};
+
+static void pool_add(struct pool *p, const char *s, size_t len)
+{
+	if (len == 0 || len > 4096)
+		return;
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 1024;
+		p->v = realloc(p->v, p->cap * sizeof(*p->v));
+		p->len = realloc(p->len, p->cap * sizeof(*p->len));
+	}
+	p->v[p->n] = malloc(len + 1);
+	memcpy(p->v[p->n], s, len);
+	p->v[p->n][len] = '\0';
+	p->len[p->n++] = len;
+}
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9'                     ? c - '0'
+	       : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+	                                                : -1;
+}
+
+/* Percent-decode once ('+' too) into out; returns the length. */
+static size_t pct_decode(const char *s, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%' && len - i >= 3 && hex_digit(s[i + 1]) >= 0 &&
+		    hex_digit(s[i + 2]) >= 0) {
+			out[o++] = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+			i += 2;
+		} else {
+			out[o++] = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	return o;
+}
+
+/* Percent-encode every byte but letters and digits; returns the length
+ * (out has 3 * len bytes). */
+static size_t pct_encode(const char *s, size_t len, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+			out[o++] = (char)c;
+		else if (c >= '0' && c <= '9')
+			out[o++] = (char)c;
+		else
+			o += (size_t)sprintf(out + o, "%%%02X", c);
+	}
+	return o;
+}
+
+/* s and its variants. */
+static void pool_variants(struct pool *p, const char *s, size_t len)
+{
+	char *a = malloc(9 * len + 64), *b = malloc(9 * len + 64);
+	size_t n, i, k;
+
+	pool_add(p, s, len);
+	for (i = 0; i < len; i++)
+		a[i] = (char)((s[i] >= 'a' && s[i] <= 'z') ? s[i] - 32 : s[i]);
+	pool_add(p, a, len);
+	n = pct_encode(s, len, a);
+	pool_add(p, a, n);
+	pool_add(p, b, pct_encode(a, n, b));
+	for (i = 0, k = 0; i < len; i++) {
+		if (strchr("<>\"'&", s[i]) != NULL && s[i] != '\0')
+			k += (size_t)sprintf(a + k, "&#%d;", s[i]);
+		else
+			a[k++] = s[i];
+	}
+	pool_add(p, a, k);
+	n = (size_t)snprintf(a, 64, "see %.*s", (int)(len < 40 ? len : 40), s);
+	memcpy(a + n, s, len);
+	memcpy(a + n + len, " ok", 3);
+	pool_add(p, a, n + len + 3);
+	free(a);
+	free(b);
+}
+
+/* s, its pieces, and all of them decoded once; each with its variants. */
+static void pool_pieces(struct pool *p, const char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+	size_t start = 0;
+
+	pool_variants(p, s, len);
+	pool_variants(p, d, pct_decode(s, len, d));
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && strchr("&=?/; ", s[i]) == NULL)
+			continue;
+		if (i > start && i - start < len) {
+			pool_add(p, s + start, i - start);
+			pool_add(p, d, pct_decode(s + start, i - start, d));
+		}
+		start = i + 1;
+	}
+	free(d);
+}
+
+static json_t *corpus_load(void)
+{
+	const char *srcdir = getenv("POSTERN_SRCDIR");
+	char path[4096], line[1 << 16];
+	json_t *all = json_array();
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/waf/corpus.jsonl", srcdir ? srcdir : ".");
+	f = fopen(path, "r");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		json_t *j = line[0] == '{' ? json_loads(line, JSON_ALLOW_NUL, NULL) : NULL;
+
+		if (j != NULL)
+			json_array_append_new(all, j);
+	}
+	if (f != NULL)
+		fclose(f);
+	return all;
+}
+
+static void pool_from_corpus(struct pool *p, json_t *corpus)
+{
+	size_t i;
+	json_t *j, *v;
+	const char *key;
+
+	json_array_foreach(corpus, i, j)
+	{
+		json_t *path = json_object_get(j, "path"), *body = json_object_get(j, "body");
+
+		if (json_is_string(path))
+			pool_pieces(p, json_string_value(path), json_string_length(path));
+		if (json_is_string(body))
+			pool_pieces(p, json_string_value(body), json_string_length(body));
+		json_object_foreach(json_object_get(j, "headers"), key, v)
+		{
+			if (json_is_string(v))
+				pool_pieces(p, json_string_value(v), json_string_length(v));
+		}
+	}
+}
+
+/* Does the preset condition c match the (transformed) value s? */
+static int full_match(const struct waf_condition *c, pcre2_code *code, pcre2_match_data *md,
+                      const char *s, size_t len)
+{
+	if (c->op == WAF_OP_DETECT_XSS)
+		return waf_detect_xss(s, len);
+	if (c->op == WAF_OP_DETECT_SQLI)
+		return waf_detect_sqli(s, len);
+	return pcre2_match(code, (PCRE2_SPTR)s, len, 0, 0, md, NULL) >= 0;
+}
+
+static int prefilter_passes(const struct waf_prefilter *pf, const char *s, size_t len)
+{
+	uint64_t sum = waf_summary(s, len);
+
+	return (sum & pf->all) == pf->all && (pf->any == 0 || (sum & pf->any) != 0) &&
+	       (pf->words == NULL || pf->words(s, len));
+}
+
+/* One preset condition over the pool: no value it matches is refused by
+ * its prefilter. */
+static void check_prefilter(const struct waf_rule *r, const struct pool *p, char *buf)
+{
+	const struct waf_condition *c = &r->conditions[0];
+	pcre2_match_data *md;
+	pcre2_code *code = NULL;
+	struct waf_prefilter pf;
+	size_t matched = 0, refused = 0, wrong = 0;
+	PCRE2_SIZE off;
+	int e;
+
+	if (!waf_preset_prefilter(c, &pf))
+		return;
+	md = pcre2_match_data_create(1, NULL);
+	if (c->op == WAF_OP_REGEX)
+		code = pcre2_compile((PCRE2_SPTR)c->value, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF,
+		                     &e, &off, NULL);
+	for (size_t i = 0; i < p->n; i++) {
+		size_t n =
+		    waf_transform_apply(c->transforms, c->n_transforms, p->v[i], p->len[i], buf);
+		int full = full_match(c, code, md, buf, n), pre = prefilter_passes(&pf, buf, n);
+
+		matched += full;
+		refused += !pre;
+		if (full && !pre && wrong++ < 3)
+			printf("# rule %lld: refused a value it matches: %.*s\n", r->id,
+			       (int)(n < 200 ? n : 200), buf);
+	}
+	ok(wrong == 0 && (code != NULL || c->op != WAF_OP_REGEX),
+	   "preset %lld: its prefilter refuses no value the condition matches (%zu values, %zu "
+	   "matched, %zu refused)",
+	   r->id, p->n, matched, refused);
+	pcre2_code_free(code);
+	pcre2_match_data_free(md);
+}
+
+/* ---- presets against the same rules as custom rules */
+
+struct hits {
+	struct waf_hit h[64];
+	size_t n;
+};
+
+static int collect_hit(const struct waf_hit *hit, void *arg)
+{
+	struct hits *hs = arg;
+
+	if (hs->n < 64)
+		hs->h[hs->n++] = *hit;
+	return 0;
+}
+
+struct synth {
+	const char *method, *target;
+	struct http1_header headers[8];
+	size_t n_headers;
+	const char *body;
+	size_t body_len;
+};
+
+static void synth_eval(const struct waf_engine *e, const struct synth *q, struct hits *hs)
+{
+	static struct waf_request r;
+	size_t size = 2 * q->body_len + strlen(q->target) + 4096;
+	char *arena = malloc(size);
+	struct waf_hit block;
+
+	waf_request_init(&r, arena, size);
+	r.method = q->method;
+	r.method_len = strlen(q->method);
+	r.target = q->target;
+	r.target_len = strlen(q->target);
+	r.headers = q->headers;
+	r.n_headers = q->n_headers;
+	r.client_ip = "192.0.2.10";
+	r.client_ip_len = 10;
+	r.body = q->body;
+	r.body_len = r.body_total = q->body_len;
+	hs->n = 0;
+	waf_engine_eval(e, 1, &r, collect_hit, hs, &block, 1);
+	free(arena);
+}
+
+static void set_hdr(struct synth *q, const char *name, const char *value, size_t len)
+{
+	struct http1_header *h = &q->headers[q->n_headers++];
+
+	h->name = name;
+	h->name_len = strlen(name);
+	h->value = value;
+	h->value_len = len;
+}
+
+/* The same hits from the presets (evaluated twice) as from their custom
+ * twins (ids + WAF_FIRST_CUSTOM_ID)? */
+static int same_hits(const struct waf_engine *presets, const struct waf_engine *twins,
+                     const struct synth *q, const char *what)
+{
+	struct hits a, b, c;
+
+	synth_eval(twins, q, &a);
+	synth_eval(presets, q, &b);
+	synth_eval(presets, q, &c);
+	for (int pass = 0; pass < 2; pass++) {
+		const struct hits *x = pass ? &c : &b;
+		int same = x->n == a.n;
+
+		for (size_t i = 0; same && i < a.n; i++)
+			same = x->h[i].rule_id + WAF_FIRST_CUSTOM_ID == a.h[i].rule_id &&
+			       strcmp(x->h[i].target, a.h[i].target) == 0 &&
+			       strcmp(x->h[i].excerpt, a.h[i].excerpt) == 0;
+		if (!same) {
+			printf(
+			    "# %s: %zu hits from the presets (pass %d), %zu from the twins (first "
+			    "%lld / %lld)\n",
+			    what, x->n, pass + 1, a.n, x->n ? x->h[0].rule_id : 0,
+			    a.n ? a.h[0].rule_id : 0);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A corpus line as the proxy hands it to the WAF. */
+static void synth_corpus(struct synth *q, json_t *j)
+{
+	json_t *v, *body = json_object_get(j, "body");
+	const char *key, *ctype = json_string_value(json_object_get(j, "content_type"));
+
+	memset(q, 0, sizeof(*q));
+	q->method = json_string_value(json_object_get(j, "method"));
+	q->target = json_string_value(json_object_get(j, "path"));
+	set_hdr(q, "Host", "example.com", 11);
+	json_object_foreach(json_object_get(j, "headers"), key, v)
+	{
+		if (json_is_string(v) && q->n_headers < 7)
+			set_hdr(q, key, json_string_value(v), json_string_length(v));
+	}
+	if (ctype != NULL && q->n_headers < 8)
+		set_hdr(q, "Content-Type", ctype, strlen(ctype));
+	q->body = json_string_value(body);
+	q->body_len = body != NULL ? json_string_length(body) : 0;
+}
+
+/* Value v in the path, a query arg, User-Agent, Referer, another header
+ * and a cookie (get), or in a form and a JSON body (post). */
+static int same_hits_for(const struct waf_engine *presets, const struct waf_engine *twins,
+                         const char *v, size_t len)
+{
+	static char target[16384], form[16384], json[32768], cookie[8192];
+	struct synth q = {.method = "GET", .target = target};
+	size_t path = 0, n;
+	json_t *s;
+	char *text;
+	int same;
+
+	while (path < len && path < 50 && v[path] != '?' && v[path] != '#' && v[path] != '\0')
+		path++;
+	n = (size_t)snprintf(target, 64, "/a/%.*s?q=", (int)path, v);
+	s = json_stringn(v, len);
+	text = json_dumps(s, JSON_ENCODE_ANY);
+	target[n + pct_encode(v, len, target + n)] = '\0';
+	snprintf(cookie, sizeof(cookie), "c=%.*s", (int)len, v);
+	set_hdr(&q, "Host", "example.com", 11);
+	set_hdr(&q, "User-Agent", v, len);
+	set_hdr(&q, "Referer", v, len);
+	set_hdr(&q, "X-Forwarded-Host", v, len);
+	set_hdr(&q, "Cookie", cookie, strlen(cookie));
+	same = same_hits(presets, twins, &q, "get");
+	memset(&q, 0, sizeof(q));
+	q.method = "POST";
+	q.target = "/form";
+	set_hdr(&q, "Content-Type", "application/x-www-form-urlencoded", 33);
+	q.body = form;
+	q.body_len = 2 + pct_encode(v, len, form + 2);
+	memcpy(form, "a=", 2);
+	same = same && same_hits(presets, twins, &q, "form");
+	q.headers[0].value = "application/json";
+	q.headers[0].value_len = 16;
+	q.body_len = (size_t)snprintf(json, sizeof(json), "{\"a\":%s}", text ? text : "1");
+	if (q.body_len >= sizeof(json))
+		q.body_len = sizeof(json) - 1;
+	q.body = json;
+	same = same && same_hits(presets, twins, &q, "json");
+	free(text);
+	json_decref(s);
+	return same;
+}
+
+/* Short forms of what each preset looks for, and random strings of
+ * attack tokens: the corpus holds whole attacks, these the least that a
+ * condition can match. */
+static void pool_probes(struct pool *p)
+{
+	static const char *const probes[] = {
+	    "onerror=alert(1)",
+	    "x onmouseover=x",
+	    "\" onfocus=x",
+	    "onload=a`1`",
+	    "javascript:alert(1)",
+	    "&#106;avascript&colon;alert(1)",
+	    "'-alert(1)-'",
+	    "\";alert(1)//",
+	    "document.cookie",
+	    "{{constructor.constructor('alert(1)')()}}",
+	    "\xef\xbc\x9cscript\xef\xbc\x9e",
+	    "<svg onload=x>",
+	    "${alert(1)}",
+	    "data:text/html,x",
+	    "</script",
+	    "<iframe src=x>",
+	    "a.innerHTML=1",
+	    "../",
+	    "..\\",
+	    "/..",
+	    "..;/",
+	    "....//",
+	    "\xc0\xae\xc0\xae/",
+	    "%c0%ae%c0%ae/",
+	    "/etc/passwd",
+	    "c:\\boot.ini",
+	    "php://filter",
+	    "file:///etc",
+	    "; id",
+	    "|id",
+	    "`id`",
+	    "$(id)",
+	    "\nid",
+	    "&& whoami",
+	    "{cat,/etc/passwd}",
+	    "c'a't /etc/passwd",
+	    "nc -e /bin/sh",
+	    "/dev/tcp/1.2.3.4/80",
+	    "iex(x)",
+	    "() { :; }",
+	    "${jndi:ldap://x}",
+	    "${${lower:j}ndi:x}",
+	    "${IFS}",
+	    "$IFS$9",
+	    "/.git/",
+	    "/.env",
+	    "/x.bak",
+	    "/x~",
+	    "/#x#",
+	    "/web.config",
+	    "/server-status",
+	    "/actuator/env",
+	    "sqlmap/1.0",
+	    "Nikto",
+	    "x.oastify.com",
+	    "a.oast.fun",
+	    "x.burpcollaborator.net/",
+	};
+	static const char *const tokens[] = {
+	    "on",         "error",   "load",        "=",    "alert",  "(",        "1",      ")",
+	    "javascript", ":",       "<",           ">",    "script", "'",        "\"",     ";",
+	    "|",          "cat",     "/etc/passwd", "..",   "/",      "\\",       "$",      "{",
+	    "}",          "IFS",     "jndi",        "ldap", "`",      "id",       "whoami", " ",
+	    "-",          "sqlmap",  ".",           "git",  "env",    "%2e",      "%2f",    "%25",
+	    "&",          "#",       "x",           "&lt;", "&#",     "nc",       "e",      "sh",
+	    "c",          "win.ini", "oast",        "fun",  "com",    "document", "cookie", "\n",
+	    "\t",         "~",       "bak",         "svg",  "data",
+	};
+	unsigned long seed = 12345;
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		pool_variants(p, probes[i], strlen(probes[i]));
+	for (int i = 0; i < 20000; i++) {
+		size_t n = 0, k;
+
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		for (k = 1 + (seed >> 60) % 8; k > 0; k--) {
+			const char *t;
+
+			seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+			t = tokens[(seed >> 33) % (sizeof(tokens) / sizeof(tokens[0]))];
+			memcpy(buf + n, t, strlen(t));
+			n += strlen(t);
+		}
+		pool_add(p, buf, n);
+	}
+}
+
+static void test_preset_prefilters(void)
+{
+	struct waf_rule *list = NULL, *twins;
+	struct waf_engine *presets, *twin_engine;
+	struct pool p = {0};
+	json_t *corpus = corpus_load(), *j;
+	struct error err;
+	size_t n = 0, i, wrong = 0, checked = 0;
+	char *buf = malloc(64 * 1024);
+	struct synth q;
+
+	ok(json_array_size(corpus) > 500, "the corpus loads (%zu lines)", json_array_size(corpus));
+	pool_from_corpus(&p, corpus);
+	pool_probes(&p);
+	waf_preset_rules(&list, &n);
+	for (i = 0; i < n; i++)
+		check_prefilter(&list[i], &p, buf);
+	twins = calloc(n, sizeof(*twins));
+	for (i = 0; i < n; i++) {
+		waf_rule_copy(&twins[i], &list[i]);
+		twins[i].preset = 0;
+		twins[i].id += WAF_FIRST_CUSTOM_ID;
+	}
+	presets = waf_engine_build(list, n, &err);
+	twin_engine = waf_engine_build(twins, n, &err);
+	json_array_foreach(corpus, i, j)
+	{
+		synth_corpus(&q, j);
+		if (q.method != NULL && q.target != NULL)
+			wrong += !same_hits(presets, twin_engine, &q,
+			                    json_string_value(json_object_get(j, "id")));
+	}
+	ok(wrong == 0,
+	   "every corpus request: the presets hit as their custom twins do (%zu differ)", wrong);
+	wrong = 0;
+	for (i = 0; i < p.n; i += 3, checked++)
+		wrong += !same_hits_for(presets, twin_engine, p.v[i], p.len[i]);
+	ok(wrong == 0, "%zu pool values in every target: the same hits (%zu differ)", checked,
+	   wrong);
+	waf_engine_free(presets);
+	waf_engine_free(twin_engine);
+	waf_rule_list_free(twins, n);
+	waf_rule_list_free(list, n);
+	for (i = 0; i < p.n; i++)
+		free(p.v[i]);
+	free(p.v);
+	free(p.len);
+	free(buf);
+	json_decref(corpus);
+	waf_thread_release();
+}
+
 int main(void)
 {
 	test_minimal();
@@ -506,5 +1035,6 @@ int main(void)
 	test_out_untouched();
 	test_round_trip();
 	test_names();
+	test_preset_prefilters();
 	return done_testing();
 }

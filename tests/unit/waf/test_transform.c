@@ -1,7 +1,11 @@
 /* Unit tests for the WAF value transforms: every transform on ordinary
  * and malformed input, out-of-place and in place, and the property the
  * matcher relies on: the output is never longer than the input (checked
- * on every case, on every numeric entity and on random bytes). */
+ * on every case, on every numeric entity and on random bytes). And the
+ * summaries the matcher's prefilters read: the classes of every byte
+ * (against a plain definition, at every length and alignment the vector
+ * code has), the transforms a summary says change nothing, and the ones
+ * that can add classes. */
 #include "waf/transform.h"
 
 #include <stdint.h>
@@ -355,11 +359,133 @@ static void test_no_growth(void)
 	ok(chain_good, "no growth: random transform lists");
 }
 
+/* ---- summaries */
+
+/* The class of c as transform.h defines it, written plainly. */
+static int ref_class(unsigned char c)
+{
+	static const char punct[] = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+	if (c >= 0x80)
+		return WAF_CLASS_HIGH;
+	if (c == '\t')
+		return WAF_CLASS_TAB;
+	if (c == '\n')
+		return WAF_CLASS_LF;
+	if (c == '\r')
+		return WAF_CLASS_CR;
+	if (c < 0x20 || c == 0x7f)
+		return WAF_CLASS_CTL;
+	if (c == ' ' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return -1;
+	return (int)(strchr(punct, c) - punct);
+}
+
+static uint64_t ref_summary(const char *s, size_t len)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (ref_class((unsigned char)s[i]) >= 0)
+			sum |= 1ull << ref_class((unsigned char)s[i]);
+	return sum;
+}
+
+static void test_summary(void)
+{
+	static char buf[600];
+	int bytes = 1, randoms = 1;
+	char c;
+
+	for (int b = 0; b < 256; b++) {
+		c = (char)b;
+		bytes &= waf_summary(&c, 1) == ref_summary(&c, 1);
+	}
+	ok(bytes, "summary: the class of every byte");
+	ok(ref_class('!') == 0 && ref_class('~') == 31 && waf_summary("", 0) == 0 &&
+	       waf_summary("Hello World 42", 14) == 0,
+	   "summary: letters, digits and spaces have no class");
+	ok(waf_summary_of_set(".\x80") == ((1ull << ref_class('.')) | (1ull << WAF_CLASS_HIGH)),
+	   "summary: of a set");
+	/* mostly letters, so the vector code's fast path runs, at every
+	 * length up to 300 and every alignment */
+	for (int i = 0; i < 20000; i++) {
+		size_t off = rng() % 64, len = rng() % 300;
+
+		for (size_t k = 0; k < len; k++)
+			buf[off + k] = rng() % 16 == 0 ? (char)rng() : (char)('a' + rng() % 26);
+		if (waf_summary(buf + off, len) != ref_summary(buf + off, len)) {
+			randoms = 0;
+			printf("# length %zu at %zu differs\n", len, off);
+			break;
+		}
+	}
+	ok(randoms, "summary: 20000 random values of every length and alignment");
+}
+
+/* The transforms a summary calls no-ops change nothing; the others never
+ * add a class, unless the input holds one of the classes that let them. */
+static void test_noops(void)
+{
+	char in[256], out[BUF_MAX + 1];
+	int noop_good = 1, grow_good = 1;
+
+	ok(waf_transform_noops(0) == ((1u << WAF_T_URL_DECODE) | (1u << WAF_T_HTML_ENTITY) |
+	                              (1u << WAF_T_REMOVE_COMMENTS)),
+	   "noops: url_decode, html_entity_decode and remove_comments can be skipped");
+	ok(waf_transform_noops(~0ull) == 0, "noops: none for a value with every class");
+	for (int i = 0; i < 50000; i++) {
+		size_t len = random_input(in, sizeof(in)), n;
+		uint64_t sum = waf_summary(in, len);
+		unsigned noops = waf_transform_noops(sum);
+
+		for (int t = 0; t < WAF_T_MAX; t++) {
+			n = waf_transform_one((enum waf_transform)t, in, len, out);
+			if ((noops & (1u << t)) && (n != len || memcmp(in, out, len) != 0))
+				noop_good = 0;
+			if (!(sum & waf_transform_grows((enum waf_transform)t)) &&
+			    (waf_summary(out, n) & ~sum) != 0)
+				grow_good = 0;
+		}
+	}
+	ok(noop_good, "noops: 50000 random values, what a summary calls a no-op is one");
+	ok(grow_good, "noops: a transform adds a class only from '%%' (url) or '&' (html)");
+}
+
+/* Long values through the vector code: lowercase and url_decode against
+ * a byte at a time, and url_decode is stable (its last pass found
+ * nothing more). */
+static void test_long_values(void)
+{
+	static char in[2048], out[2048], again[2048];
+	int lower_good = 1, stable = 1;
+
+	for (int i = 0; i < 2000; i++) {
+		size_t len = rng() % sizeof(in), n, m;
+
+		for (size_t k = 0; k < len; k++)
+			in[k] = (char)rng();
+		waf_transform_one(WAF_T_LOWERCASE, in, len, out);
+		for (size_t k = 0; k < len; k++)
+			lower_good &= out[k] == (in[k] >= 'A' && in[k] <= 'Z' ? in[k] + 32 : in[k]);
+		len = random_input(in, 256);
+		n = waf_transform_one(WAF_T_URL_DECODE, in, len, out);
+		m = waf_transform_one(WAF_T_URL_DECODE, out, n, again);
+		/* 8 passes may leave an encoding; 9 levels need more than 256 bytes here */
+		stable &= m == n && memcmp(out, again, n) == 0;
+	}
+	ok(lower_good, "lowercase: 2000 random values up to 2 KB, A-Z only");
+	ok(stable, "url_decode: decoding the result again changes nothing");
+}
+
 int main(void)
 {
 	test_cases();
 	test_names();
 	test_apply();
 	test_no_growth();
+	test_summary();
+	test_noops();
+	test_long_values();
 	return done_testing();
 }
