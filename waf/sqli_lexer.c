@@ -1021,35 +1021,43 @@ struct chunk {
 };
 
 #if defined(__SSE2__)
-static inline uint64_t mask16(__m128i v, int j)
+/* Letters, digits, '.' and spaces of 16 bytes at p, as bits at sh. */
+static inline void block_masks(const unsigned char *p, unsigned sh, struct chunk *m)
 {
-	return (uint64_t)(unsigned)_mm_movemask_epi8(v) << (16 * j);
+	const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	/* a letter: (v | 0x20) - 'a' < 26 as a signed compare; a digit alike */
+	__m128i l = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
+	                                        _mm_set1_epi8((char)(0x80 - 'a'))),
+	                           _mm_set1_epi8(-128 + 26));
+	__m128i d = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))),
+	                           _mm_set1_epi8(-128 + 10));
+
+	m->letter |= (uint64_t)(unsigned)_mm_movemask_epi8(l) << sh;
+	m->digit |= (uint64_t)(unsigned)_mm_movemask_epi8(d) << sh;
+	m->number |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) << sh;
+	m->other |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))) << sh;
 }
 
 /* Masks of the first 16 * blocks bytes at p (the rest of the chunk is
  * not read: zero). */
 static void chunk_masks(const unsigned char *p, int blocks, struct chunk *m)
 {
-	const __m128i ones = _mm_set1_epi8(-1), lo = _mm_set1_epi8(0x20),
-	              la = _mm_set1_epi8((char)(0x80 - 'a')), l26 = _mm_set1_epi8(-128 + 26),
-	              d0 = _mm_set1_epi8((char)(0x80 - '0')), d10 = _mm_set1_epi8(-128 + 10),
-	              dot = _mm_set1_epi8('.'), sp = _mm_set1_epi8(' ');
-	int j;
-
 	memset(m, 0, sizeof(*m));
-	for (j = 0; j < blocks; j++) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * j));
-		/* a letter: (v | 0x20) - 'a' < 26, as a signed compare */
-		__m128i l = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, lo), la), l26);
-		__m128i d = _mm_cmplt_epi8(_mm_add_epi8(v, d0), d10);
-		__m128i an = _mm_or_si128(l, d);
+	if (blocks == 4) {
+		block_masks(p, 0, m);
+		block_masks(p + 16, 16, m);
+		block_masks(p + 32, 32, m);
+		block_masks(p + 48, 48, m);
+	} else {
+		unsigned j;
 
-		m->letter |= mask16(l, j);
-		m->digit |= mask16(d, j);
-		m->alnum |= mask16(an, j);
-		m->number |= mask16(_mm_or_si128(an, _mm_cmpeq_epi8(v, dot)), j);
-		m->other |= mask16(_mm_xor_si128(_mm_or_si128(an, _mm_cmpeq_epi8(v, sp)), ones), j);
+		for (j = 0; j < (unsigned)blocks; j++)
+			block_masks(p + 16 * j, 16 * j, m);
 	}
+	/* number held the dots and other the spaces so far */
+	m->alnum = m->letter | m->digit;
+	m->number |= m->alnum;
+	m->other = ~(m->alnum | m->other);
 }
 #else
 static void chunk_masks(const unsigned char *p, int blocks, struct chunk *m)
@@ -1063,10 +1071,12 @@ static void chunk_masks(const unsigned char *p, int blocks, struct chunk *m)
 
 		m->letter |= (t & CT_ALPHA) ? bit : 0;
 		m->digit |= (t & CT_DIGIT) ? bit : 0;
-		m->alnum |= (t & (CT_ALPHA | CT_DIGIT)) ? bit : 0;
-		m->number |= ((t & (CT_ALPHA | CT_DIGIT)) || p[i] == '.') ? bit : 0;
-		m->other |= (!(t & (CT_ALPHA | CT_DIGIT)) && p[i] != ' ') ? bit : 0;
+		m->number |= p[i] == '.' ? bit : 0;
+		m->other |= p[i] == ' ' ? bit : 0;
 	}
+	m->alnum = m->letter | m->digit;
+	m->number |= m->alnum;
+	m->other = ~(m->alnum | m->other);
 }
 #endif
 
