@@ -28,11 +28,15 @@
  * tokens; every rule looks at a bounded number of tokens ahead. No
  * allocation; the stack holds the window (64 small tokens).
  *
- * Most values are ordinary text, and most of them are settled without
- * reading every token: sqli_scan proves in one pass over the bytes that
- * no "anywhere" rule keyed by a word can fire; then only the rules at the
- * value's start, after each quote's break, after each '/' and after each
- * ';' are evaluated, each on the few tokens it looks at. */
+ * The short way: most values are ordinary text, settled without reading
+ * every token. sqli_scan proves in one pass over the bytes that no
+ * "anywhere" rule keyed by a word can fire (it says so in sc.full when it
+ * cannot). What is left are the rules at the value's start (after_lead and
+ * "(5 like 5)"), after each quote's break, after each '/' (bare context)
+ * and after each ';': each is evaluated exactly, on the few tokens it
+ * looks at, after a cheap look at the bytes that rules most of them out.
+ * The answer is always the full read's; tests/fuzz/fuzz_waf_detect.c
+ * checks that. */
 #include "waf/detect.h"
 
 #include <stddef.h>
@@ -67,8 +71,8 @@ static void win_init(struct win *w, const char *s, size_t len, int quote, int pa
 
 /* A window whose token 0 is the one-character token (cls, sub) that ends
  * at pos, as the full read would have lexed it there. */
-static void win_init_after(struct win *w, const char *s, size_t len, size_t pos, int cls_,
-                           int sub, int paren)
+static void win_init_after(struct win *w, const char *s, size_t len, size_t pos, int cls_, int sub,
+                           int paren)
 {
 	sqli_lexer_init_at(&w->lx, s, len, pos);
 	w->buf[0].cls = (unsigned char)cls_;
@@ -143,8 +147,9 @@ static int kw_is_value(int sub)
 
 static int kw_is_prefix(int sub)
 {
-	return sub == SQLI_K_CASE || sub == SQLI_K_WHEN || sub == SQLI_K_THEN || sub == SQLI_K_ELSE ||
-	       sub == SQLI_K_EXISTS || sub == SQLI_K_INTERVAL || sub == SQLI_K_DISTINCT || sub == SQLI_K_ALL;
+	return sub == SQLI_K_CASE || sub == SQLI_K_WHEN || sub == SQLI_K_THEN ||
+	       sub == SQLI_K_ELSE || sub == SQLI_K_EXISTS || sub == SQLI_K_INTERVAL ||
+	       sub == SQLI_K_DISTINCT || sub == SQLI_K_ALL;
 }
 
 /* Read an expression from token k. want: 1 when an operand comes first,
@@ -333,8 +338,9 @@ static int select_list(struct win *w, size_t k)
 			return where_clause(w, k + 2);
 		if (c1 == SQLI_EOF) /* "select 1"; not "select 'a" (quoted text) */
 			return t->cls == SQLI_NUM;
-		return c1 == SQLI_COMMA || c1 == SQLI_UNION || c1 == SQLI_SEMI || c1 == SQLI_COMMENT ||
-		       c1 == SQLI_RPAREN || c1 == SQLI_OP || c1 == SQLI_LOGIC || is_kw(w, k + 1, SQLI_K_FROM) ||
+		return c1 == SQLI_COMMA || c1 == SQLI_UNION || c1 == SQLI_SEMI ||
+		       c1 == SQLI_COMMENT || c1 == SQLI_RPAREN || c1 == SQLI_OP ||
+		       c1 == SQLI_LOGIC || is_kw(w, k + 1, SQLI_K_FROM) ||
 		       is_kw(w, k + 1, SQLI_K_INTO);
 	case SQLI_WORD:
 		c1 = cls(w, k + 1);
@@ -349,11 +355,11 @@ static int select_list(struct win *w, size_t k)
 			 * condition, a comment or a statement end it is SQL */
 			if (cls(w, k + 2) != SQLI_WORD)
 				return cls(w, k + 2) == SQLI_LPAREN;
-			return c3 == SQLI_COMMENT || c3 == SQLI_SEMI || c3 == SQLI_RPAREN || c3 == SQLI_UNION ||
-			       is_kw(w, k + 3, SQLI_K_WHERE) || is_kw(w, k + 3, SQLI_K_LIMIT) ||
-			       is_kw(w, k + 3, SQLI_K_ORDER) || is_kw(w, k + 3, SQLI_K_GROUP) ||
-			       is_kw(w, k + 3, SQLI_K_HAVING) || is_kw(w, k + 3, SQLI_K_JOIN) ||
-			       tk(w, k + 2)->sub == SQLI_W_SCHEMA;
+			return c3 == SQLI_COMMENT || c3 == SQLI_SEMI || c3 == SQLI_RPAREN ||
+			       c3 == SQLI_UNION || is_kw(w, k + 3, SQLI_K_WHERE) ||
+			       is_kw(w, k + 3, SQLI_K_LIMIT) || is_kw(w, k + 3, SQLI_K_ORDER) ||
+			       is_kw(w, k + 3, SQLI_K_GROUP) || is_kw(w, k + 3, SQLI_K_HAVING) ||
+			       is_kw(w, k + 3, SQLI_K_JOIN) || tk(w, k + 2)->sub == SQLI_W_SCHEMA;
 		}
 		return 0;
 	default:
@@ -401,7 +407,8 @@ static int statement(struct win *w, size_t k)
 	case SQLI_S_RENAME:
 		return t1->cls == SQLI_WORD && (t1->sub == SQLI_W_OBJ || t->sub == SQLI_S_TRUNCATE);
 	case SQLI_S_EXEC:
-		return (t1->cls == SQLI_WORD && (t1->sub == SQLI_W_CMD || t1->sub == SQLI_W_PROC)) ||
+		return (t1->cls == SQLI_WORD &&
+		        (t1->sub == SQLI_W_CMD || t1->sub == SQLI_W_PROC)) ||
 		       t1->cls == SQLI_VAR;
 	case SQLI_S_DECLARE:
 		return t1->cls == SQLI_VAR;
@@ -411,7 +418,8 @@ static int statement(struct win *w, size_t k)
 		return t1->cls == SQLI_WORD && t1->sub == SQLI_W_DELAY;
 	case SQLI_S_GRANT:
 		/* grant all [privileges] on ..., grant select on ... */
-		if (!(is_kw(w, k + 1, SQLI_K_ALL) || t1->cls == SQLI_SELECT || t1->cls == SQLI_STMT))
+		if (!(is_kw(w, k + 1, SQLI_K_ALL) || t1->cls == SQLI_SELECT ||
+		      t1->cls == SQLI_STMT))
 			return 0;
 		return is_kw(w, k + 2, SQLI_K_ON) || is_kw(w, k + 3, SQLI_K_ON);
 	case SQLI_S_CALL:
@@ -459,7 +467,8 @@ static int order_by(struct win *w, size_t k, int quote)
 	size_t i;
 	struct expr e;
 
-	if (!(is_kw(w, k, SQLI_K_ORDER) || is_kw(w, k, SQLI_K_GROUP)) || !is_kw(w, k + 1, SQLI_K_BY))
+	if (!(is_kw(w, k, SQLI_K_ORDER) || is_kw(w, k, SQLI_K_GROUP)) ||
+	    !is_kw(w, k + 1, SQLI_K_BY))
 		return 0;
 	for (i = k + 2; i < k + 2 + 2 * 16; i += 2) {
 		int c = cls(w, i), c1;
@@ -491,8 +500,9 @@ static int after_lead(struct win *w, size_t k, int quote, int lead_num)
 	while (cls(w, k) == SQLI_RPAREN)
 		k++;
 	/* MATCH (...) AGAINST ('x' IN BOOLEAN MODE): the value's own clause */
-	if (cls(w, k) == SQLI_OP && cls(w, k + 1) == SQLI_WORD && tk(w, k + 1)->sub == SQLI_W_FULLTEXT &&
-	    cls(w, k + 2) == SQLI_WORD && tk(w, k + 2)->sub == SQLI_W_FULLTEXT) {
+	if (cls(w, k) == SQLI_OP && cls(w, k + 1) == SQLI_WORD &&
+	    tk(w, k + 1)->sub == SQLI_W_FULLTEXT && cls(w, k + 2) == SQLI_WORD &&
+	    tk(w, k + 2)->sub == SQLI_W_FULLTEXT) {
 		k += 3;
 		while (cls(w, k) == SQLI_RPAREN)
 			k++;
@@ -573,8 +583,8 @@ static int anywhere(struct win *w, size_t k, int quote)
 		return after_lead(w, k + 2, 0, i == SQLI_NUM);
 	case SQLI_UNION:
 		i = k + 1;
-		while (i < k + 8 &&
-		       (is_kw(w, i, SQLI_K_ALL) || is_kw(w, i, SQLI_K_DISTINCT) || cls(w, i) == SQLI_LPAREN))
+		while (i < k + 8 && (is_kw(w, i, SQLI_K_ALL) || is_kw(w, i, SQLI_K_DISTINCT) ||
+		                     cls(w, i) == SQLI_LPAREN))
 			i++;
 		return cls(w, i) == SQLI_SELECT && select_list(w, i + 1);
 	case SQLI_SEMI:
@@ -585,8 +595,8 @@ static int anywhere(struct win *w, size_t k, int quote)
 			if (cls(w, k + 1) == SQLI_NUM && cls(w, k + 2) == SQLI_RPAREN) {
 				int c = cls(w, k + 3);
 
-				return c == SQLI_OP || c == SQLI_LOGIC || c == SQLI_UNION || c == SQLI_RPAREN ||
-				       c == SQLI_COMMENT;
+				return c == SQLI_OP || c == SQLI_LOGIC || c == SQLI_UNION ||
+				       c == SQLI_RPAREN || c == SQLI_COMMENT;
 			}
 			return select_list(w, k + 1);
 		}
@@ -721,8 +731,8 @@ static int word_start(unsigned char c)
 /* A comment starts at s[at] ("--", "/ *", "#"). */
 static int comment_at(const char *s, size_t len, size_t at)
 {
-	return s[at] == '#' ||
-	       (at + 1 < len && ((s[at] == '-' && s[at + 1] == '-') || (s[at] == '/' && s[at + 1] == '*')));
+	return s[at] == '#' || (at + 1 < len && ((s[at] == '-' && s[at + 1] == '-') ||
+	                                         (s[at] == '/' && s[at + 1] == '*')));
 }
 
 /* Whether the token after the ';' that ends at pos can start a statement:
@@ -777,7 +787,8 @@ static int punct_rules(const char *s, size_t len, int ch, int paren)
 				continue;
 			win_init_after(&w, s, len, (size_t)(p - s), SQLI_OP, SQLI_O_SLASH, paren);
 			c = cls(&w, 1);
-			c = (c == SQLI_NUM || c == SQLI_WORD) && after_lead(&w, 2, 0, c == SQLI_NUM);
+			c = (c == SQLI_NUM || c == SQLI_WORD) &&
+			    after_lead(&w, 2, 0, c == SQLI_NUM);
 		}
 		if (c || w.lx.pos - (size_t)(p - s) > budget)
 			return 1;
@@ -804,7 +815,8 @@ static int lead_token(const char *s, size_t len, size_t at, size_t *end)
 	if (at >= len)
 		return LEAD_INERT;
 	c = (unsigned char)s[at];
-	if ((c >= '0' && c <= '9') || (c == '.' && at + 1 < len && s[at + 1] >= '0' && s[at + 1] <= '9')) {
+	if ((c >= '0' && c <= '9') ||
+	    (c == '.' && at + 1 < len && s[at + 1] >= '0' && s[at + 1] <= '9')) {
 		*end = sqli_number_end(s, len, at);
 		return LEAD_OPERAND;
 	}
@@ -813,8 +825,9 @@ static int lead_token(const char *s, size_t len, size_t at, size_t *end)
 		if (c == SQLI_WORD || c == SQLI_NUM)
 			return LEAD_OPERAND;
 		if (c == SQLI_LOGIC || c == SQLI_OP ||
-		    (c == SQLI_KW && (sub == SQLI_K_AS || sub == SQLI_K_HAVING || sub == SQLI_K_WHERE ||
-		                      sub == SQLI_K_ORDER || sub == SQLI_K_GROUP)))
+		    (c == SQLI_KW &&
+		     (sub == SQLI_K_AS || sub == SQLI_K_HAVING || sub == SQLI_K_WHERE ||
+		      sub == SQLI_K_ORDER || sub == SQLI_K_GROUP)))
 			return LEAD_ACTIVE;
 		return LEAD_INERT; /* a statement verb, select, union, another clause */
 	}
@@ -825,9 +838,31 @@ static int lead_token(const char *s, size_t len, size_t at, size_t *end)
 	return c == '(' || c == ',' || c == ';' || c == '.' ? LEAD_INERT : LEAD_ACTIVE;
 }
 
+/* An operator at at that after_lead's bare context passes by: without a
+ * '(' in the value no subquery and no call can follow it, and no MATCH
+ * clause ("+ boolean mode") does. Not '|' '&' (logic) nor a comment. */
+static int op_passes(const char *s, size_t len, size_t at, int paren)
+{
+	size_t end;
+	int sub;
+
+	if (paren || s[at] == '|' || s[at] == '&')
+		return 0;
+	while (at < len && strchr("=<>!~:*-+/%^", s[at]) != NULL && s[at] != '\0') {
+		if (comment_at(s, len, at))
+			return 0;
+		at++;
+	}
+	at = skip_spaces(s, len, at);
+	if (at < len && comment_at(s, len, at))
+		return 0;
+	return !(at < len && word_start((unsigned char)s[at]) &&
+	         sqli_word_at(s, len, at, &sub, &end) == SQLI_WORD && sub == SQLI_W_FULLTEXT);
+}
+
 /* after_lead at the bare context's start cannot fire (nor "(5 like 5)"):
  * a cheap look at the first two tokens. Unsure is no. */
-static int lead_quiet(const char *s, size_t len)
+static int lead_quiet(const char *s, size_t len, int paren)
 {
 	size_t at = skip_spaces(s, len, 0), end;
 
@@ -839,7 +874,11 @@ static int lead_quiet(const char *s, size_t len)
 			return 0; /* a string or a variable first: not looked into */
 		/* then the next token decides: none, another operand, or one
 		 * no rule acts on (a call's '(' too) */
-		return lead_token(s, len, skip_spaces(s, len, end), &end) != LEAD_ACTIVE;
+		at = skip_spaces(s, len, end);
+		if (lead_token(s, len, at, &end) != LEAD_ACTIVE)
+			return 1;
+		return s[at] != '\0' && strchr("=<>!~:*-+/%^", s[at]) != NULL &&
+		       op_passes(s, len, at, paren);
 	default:
 		return 0;
 	}
@@ -856,7 +895,8 @@ static int detect_leads(const char *s, size_t len, const struct sqli_scan *sc)
 	struct win w;
 	int i;
 
-	if (sc->lead ? !lead_quiet(s, len) : at < len && (s[at] == '(' || comment_at(s, len, at))) {
+	if (sc->lead ? !lead_quiet(s, len, paren)
+	             : at < len && (s[at] == '(' || comment_at(s, len, at))) {
 		win_init(&w, s, len, 0, paren);
 		if (ctx_lead(&w, 0) > 0)
 			return 1;
@@ -885,7 +925,8 @@ int waf_detect_sqli(const char *s, size_t len)
 		return 0;
 	paren = (sc.bytes & SQLI_SCAN_PAREN) != 0;
 	/* the '/' rule is after_lead's: it needs sc.lead */
-	if (sc.full || (sc.lead && (sc.bytes & SQLI_SCAN_SLASH) && punct_rules(s, len, '/', paren)) ||
+	if (sc.full ||
+	    (sc.lead && (sc.bytes & SQLI_SCAN_SLASH) && punct_rules(s, len, '/', paren)) ||
 	    ((sc.bytes & SQLI_SCAN_SEMI) && punct_rules(s, len, ';', paren)))
 		return detect_full(s, len, paren);
 	return detect_leads(s, len, &sc);

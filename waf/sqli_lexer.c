@@ -20,8 +20,8 @@
 
 /* ---- characters */
 
-#define CT_PLAIN 1  /* the byte is the character, alone (no decoding) */
-#define CT_WORD  2  /* letter, digit, '_', '$', >= 0x80 */
+#define CT_PLAIN 1 /* the byte is the character, alone (no decoding) */
+#define CT_WORD  2 /* letter, digit, '_', '$', >= 0x80 */
 #define CT_DIGIT 4
 #define CT_ALPHA 8
 #define CT_GAP   16 /* may start a gap: ' ' '{' '}' '*' '/' '-' '#' */
@@ -109,8 +109,8 @@ static int ch_slow(const unsigned char *s, size_t len, size_t i, size_t *n)
 		*n = 0;
 		return -1;
 	}
-	while (s[i] == '%' && !(i + 2 < len && (ctype[s[i + 1]] & CT_HEX) &&
-	                        (ctype[s[i + 2]] & CT_HEX))) {
+	while (s[i] == '%' &&
+	       !(i + 2 < len && (ctype[s[i + 1]] & CT_HEX) && (ctype[s[i + 2]] & CT_HEX))) {
 		if (i + 1 >= len) {
 			*n = skipped + 1;
 			return ' ';
@@ -162,7 +162,10 @@ struct kw {
 	unsigned char sub;
 };
 
-#define KW(name, cls, sub) {name, sizeof(name) - 1, cls, sub}
+#define KW(name, cls, sub)                                                                         \
+	{                                                                                          \
+		name, sizeof(name) - 1, cls, sub                                                   \
+	}
 
 /* By first letter, then by length (the lookup stops at longer words). */
 /* clang-format off */
@@ -203,7 +206,8 @@ static const struct kw kw_h[] = {
 	KW("having", SQLI_KW, SQLI_K_HAVING),
 };
 static const struct kw kw_i[] = {
-	KW("in", SQLI_OP, SQLI_O_CMP), KW("is", SQLI_OP, SQLI_O_IS), KW("into", SQLI_KW, SQLI_K_INTO),
+	KW("in", SQLI_OP, SQLI_O_CMP), KW("is", SQLI_OP, SQLI_O_IS),
+	KW("into", SQLI_KW, SQLI_K_INTO),
 	KW("ilike", SQLI_OP, SQLI_O_CMP), KW("index", SQLI_WORD, SQLI_W_OBJ),
 	KW("insert", SQLI_STMT, SQLI_S_INSERT), KW("interval", SQLI_KW, SQLI_K_INTERVAL),
 };
@@ -307,7 +311,10 @@ struct kw_list {
 	size_t n;
 };
 
-#define LIST(a) {a, sizeof(a) / sizeof(a[0])}
+#define LIST(a)                                                                                    \
+	{                                                                                          \
+		a, sizeof(a) / sizeof(a[0])                                                        \
+	}
 static const struct kw_list kw_by_letter[26] = {
     ['a' - 'a'] = LIST(kw_a), ['b' - 'a'] = LIST(kw_b), ['c' - 'a'] = LIST(kw_c),
     ['d' - 'a'] = LIST(kw_d), ['e' - 'a'] = LIST(kw_e), ['f' - 'a'] = LIST(kw_f),
@@ -533,8 +540,8 @@ static void lex_string(struct sqli_lexer *lx, struct sqli_tok *t, int q, int fir
 		lx->pos = p;
 		c = lx_ch(lx, lx->pos, &n);
 		if (c == -1) {
-			t->flags |= SQLI_F_UNTERM |
-			            string_flags(head, total < 5 ? total : 5, total, space);
+			t->flags |=
+			    SQLI_F_UNTERM | string_flags(head, total < 5 ? total : 5, total, space);
 			return;
 		}
 		lx->pos += n;
@@ -818,8 +825,8 @@ static void lex_token(struct sqli_lexer *lx, struct sqli_tok *t)
 		lex_string(lx, t, c, 0);
 		t->cls = SQLI_WORD; /* quoted identifier */
 		t->flags = 0;
-	} else if (is_digit(s[lx->pos]) || (s[lx->pos] == '.' && lx->pos + 1 < lx->len &&
-	                                    is_digit(s[lx->pos + 1]))) {
+	} else if (is_digit(s[lx->pos]) ||
+	           (s[lx->pos] == '.' && lx->pos + 1 < lx->len && is_digit(s[lx->pos + 1]))) {
 		lex_number(lx, t); /* reads raw bytes: an overlong digit is a word */
 	} else if (c == '@') {
 		lx->pos += n;
@@ -879,55 +886,93 @@ int sqli_has_quote(const char *str, size_t len, int q)
 /* ---- the quick scan
  *
  * The detector's rules that may fire anywhere in a value start at a few
- * keywords: union, select, case (with when), into outfile/dumpfile,
- * waitfor, from/join/exec before a system catalogue or a command
- * procedure, and the time and file functions when called. The scan
- * looks up the first four letters of every word (SSE2 finds where words
- * start, 64 bytes at a time); where a key matches, the word there is
- * classified exactly as lex_word would, with the same tables. A word
- * may also start inside a run of letters after a number ("1union",
- * "0xfunion"): in such runs every letter is looked up. Values with '%',
- * executable comments, "{fn", or the decoder's UTF-8 lead bytes are left
- * to the full read: the words the lexer sees there may differ from the
- * bytes. */
+ * keywords: union (with a select), select (first, or after '('), case
+ * (with a when), into outfile/dumpfile, waitfor, from/join/exec before a
+ * system catalogue or a command procedure, and the time and file functions
+ * when called. The scan looks up the first four letters of every word in
+ * a small table (TRIG_LIST): SSE2 finds where words start, 64 bytes at a
+ * time; a word may also start inside a run of letters after a number
+ * ("1union", "0xfunion"), so in such runs every letter is looked up. Where
+ * a key matches, the word is noted (select, union, case, when, having...:
+ * a cheap overestimate, "selection" counts) or classified exactly as
+ * lex_word would, with the same tables (catalogues, procedures, function
+ * calls). The same pass notes which kinds of bytes occur.
+ *
+ * Values with '%' (it joins words), MySQL executable comments, ODBC's
+ * "{fn", or the decoder's UTF-8 lead bytes (overlong and fullwidth forms)
+ * are left to the full read: the words the lexer sees there may differ
+ * from the bytes. Plain comments only hide what they hold, which the scan
+ * reads anyway. */
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
-#define SC_SQ    SQLI_SCAN_QUOTE
-#define SC_DQ    (SQLI_SCAN_QUOTE << 1)
-#define SC_BQ    (SQLI_SCAN_QUOTE << 2)
-#define SC_MINUS 0x100 /* '-' */
-#define SC_STAR  0x200 /* '*': "/ *!" */
-#define SC_BRACE 0x400 /* '{': "{fn" */
-#define SC_ALPHA 0x800
-#define SC_AMP   0x1000 /* '&': "&&" */
-#define SC_BAR   0x2000 /* '|': "||" */
+#define SC_SQ      SQLI_SCAN_QUOTE
+#define SC_DQ      (SQLI_SCAN_QUOTE << 1)
+#define SC_BQ      (SQLI_SCAN_QUOTE << 2)
+#define SC_MINUS   0x100 /* '-' */
+#define SC_STAR    0x200 /* '*': "/ *!" */
+#define SC_BRACE   0x400 /* '{': "{fn" */
+#define SC_ALPHA   0x800
+#define SC_AMP     0x1000 /* '&': "&&" */
+#define SC_BAR     0x2000 /* '|': "||" */
+#define SC_COMMENT 0x4000 /* '#' */
 
 /* clang-format off */
+#define Z  0
 #define RD SQLI_SCAN_READ
 #define XX (SQLI_SCAN_READ | SQLI_SCAN_ODD)
+#define OL (XX | SQLI_SCAN_PAREN) /* an overlong form may spell '(' */
+#define DQ (RD | SC_DQ)
+#define HS (RD | SC_COMMENT)
+#define PC SQLI_SCAN_ODD
+#define AM (RD | SC_AMP)
+#define SQ (RD | SC_SQ)
+#define LP SQLI_SCAN_PAREN
+#define ST SC_STAR
+#define MI SC_MINUS
+#define SL SQLI_SCAN_SLASH
+#define SE (RD | SQLI_SCAN_SEMI)
+#define BQ SC_BQ
+#define BR SC_BRACE
+#define BA (RD | SC_BAR)
 static const unsigned short scan_bits[256] = {
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, RD | SC_DQ, RD, 0, SQLI_SCAN_ODD, RD | SC_AMP, RD | SC_SQ, SQLI_SCAN_PAREN, 0, SC_STAR, 0,
-	0, SC_MINUS, 0, SQLI_SCAN_SLASH, /* ' ' .. '/' */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, RD | SQLI_SCAN_SEMI, 0, 0, 0, 0, /* '0' .. '?' */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	SC_BQ, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* letters: from the letter mask */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, SC_BRACE, RD | SC_BAR, 0, 0, 0,
+	Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z,
+	Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z,
+	Z, Z, DQ, HS, Z, PC, AM, SQ, LP, Z, ST, Z, Z, MI, Z, SL, /* ' ' .. '/' */
+	Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, SE, Z, Z, Z, Z, /* '0' .. '?' */
+	Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, /* letters: from the letter mask */
+	Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z,
+	BQ, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, /* '`' .. 'o' */
+	Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, BR, BA, Z, Z, Z, /* 'p' .. DEL */
 	RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, /* 0x80 */
 	RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD,
 	RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD,
 	RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD,
-	XX | SQLI_SCAN_PAREN, XX | SQLI_SCAN_PAREN, XX, RD, RD, RD, RD, RD, /* 0xc0: overlong, NBSP */
-	RD, RD, RD, RD, RD, RD, RD, RD,
+	OL, OL, XX, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, /* 0xc0: overlong, NBSP */
 	RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD,
 	RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, XX, /* 0xef: fullwidth */
 	RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD, RD,
 };
+#undef Z
 #undef RD
 #undef XX
+#undef OL
+#undef DQ
+#undef HS
+#undef PC
+#undef AM
+#undef SQ
+#undef LP
+#undef ST
+#undef MI
+#undef SL
+#undef SE
+#undef BQ
+#undef BR
+#undef BA
+/* clang-format on */
 
 /* The first four letters (lowercase) of every keyword and prefix above
  * whose class is union, select, case, when, outfile, dumpfile, waitfor,
@@ -938,27 +983,28 @@ static const unsigned short scan_bits[256] = {
  * tables needs its key here (test_detect checks each). The slot is a
  * multiplicative hash; two keys in one slot fail the build
  * (-Woverride-init): then pick another odd multiplier. */
-#define K4(a, b, c, d) \
-	((uint32_t)((a) | 0x20) | (uint32_t)((b) | 0x20) << 8 | (uint32_t)((c) | 0x20) << 16 | \
+#define K4(a, b, c, d)                                                                             \
+	((uint32_t)((a) | 0x20) | (uint32_t)((b) | 0x20) << 8 | (uint32_t)((c) | 0x20) << 16 |     \
 	 (uint32_t)((d) | 0x20) << 24)
-#define TRIG_SLOT(k) ((uint32_t)((uint32_t)(k) * 0x30ebf51bu) >> 23)
+#define TRIG_SLOT(k) ((uint32_t)((uint32_t)(k)*0x30ebf51bu) >> 23)
 
+/* What the scan does where a key matches. The first kinds are only noted
+ * (a bit in struct scan.seen; "selection" counts as select: a cheap
+ * overestimate); the last ones look at the word. */
 enum trig_kind {
-	T_NONE,
-	T_SELECT, /* noted; the full read when it opens the value or a '(' */
-	T_UNION,  /* noted: with a select, the full read */
-	T_CASE,   /* noted: with a when, the full read */
-	T_WHEN,
-	T_LEAD,  /* having, where, order, group: sqli_scan.lead */
-	T_FULL,  /* outfile, dumpfile, waitfor: the full read */
-	T_WORD,  /* a catalogue, a procedure or a function: classify the word */
+	T_SELECT, /* the full read when it opens the value or a '(' */
+	T_LEAD,   /* having, where, order, group: sqli_scan.lead */
+	T_UNION,  /* the full read when a select follows */
+	T_CASE,   /* the full read when a when follows */
+	T_FULL,   /* outfile, dumpfile, waitfor (spelled out): the full read */
+	T_WORD,   /* a catalogue, a procedure or a function: classify the word */
 	T_KIND_MAX
 };
 
 /* clang-format off */
 #define TRIG_LIST(X) \
 	X('s', 'e', 'l', 'e', T_SELECT, "ct") X('u', 'n', 'i', 'o', T_UNION, "n") \
-	X('c', 'a', 's', 'e', T_CASE, "") X('w', 'h', 'e', 'n', T_WHEN, "") \
+	X('c', 'a', 's', 'e', T_CASE, "") \
 	X('h', 'a', 'v', 'i', T_LEAD, "ng") X('w', 'h', 'e', 'r', T_LEAD, "e") \
 	X('o', 'r', 'd', 'e', T_LEAD, "r") X('g', 'r', 'o', 'u', T_LEAD, "p") \
 	X('o', 'u', 't', 'f', T_FULL, "ile") X('d', 'u', 'm', 'p', T_FULL, "file") \
@@ -983,7 +1029,7 @@ enum trig_kind {
 	X('u', 'p', 'd', 'a', T_WORD, "texm") X('u', 't', 'l', '_', T_WORD, "")
 /* clang-format on */
 
-#define TRIG_KEY(a, b, c, d, kind, rest) [TRIG_SLOT(K4(a, b, c, d))] = K4(a, b, c, d),
+#define TRIG_KEY(a, b, c, d, kind, rest)  [TRIG_SLOT(K4(a, b, c, d))] = K4(a, b, c, d),
 #define TRIG_KIND(a, b, c, d, kind, rest) [TRIG_SLOT(K4(a, b, c, d))] = kind,
 #define TRIG_REST(a, b, c, d, kind, rest) [TRIG_SLOT(K4(a, b, c, d))] = rest,
 static const uint32_t trig_keys[512] = {TRIG_LIST(TRIG_KEY)};
@@ -1006,9 +1052,10 @@ static inline uint32_t le32(uint32_t v)
 struct scan {
 	const unsigned char *s;
 	size_t len;
-	unsigned bits; /* scan_bits of the bytes so far */
-	int select, unio, case_, when, lead, full;
-	int logic_words; /* look for and, or, xor */
+	unsigned bits;                     /* scan_bits of the bytes so far */
+	unsigned seen;                     /* 1 << T_SELECT ... 1 << T_LEAD: noted kinds */
+	int full, lead;                    /* lead: and, or, xor, && or || met */
+	int logic_words;                   /* look for and, or, xor */
 	uint64_t alnum_carry, digit_carry; /* the last byte of the previous chunk */
 };
 
@@ -1026,16 +1073,18 @@ static inline void block_masks(const unsigned char *p, unsigned sh, struct chunk
 {
 	const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
 	/* a letter: (v | 0x20) - 'a' < 26 as a signed compare; a digit alike */
-	__m128i l = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
-	                                        _mm_set1_epi8((char)(0x80 - 'a'))),
-	                           _mm_set1_epi8(-128 + 26));
+	__m128i l = _mm_cmplt_epi8(
+	    _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(0x80 - 'a'))),
+	    _mm_set1_epi8(-128 + 26));
 	__m128i d = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))),
 	                           _mm_set1_epi8(-128 + 10));
 
 	m->letter |= (uint64_t)(unsigned)_mm_movemask_epi8(l) << sh;
 	m->digit |= (uint64_t)(unsigned)_mm_movemask_epi8(d) << sh;
-	m->number |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) << sh;
-	m->other |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' '))) << sh;
+	m->number |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')))
+	             << sh;
+	m->other |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')))
+	            << sh;
 }
 
 /* Masks of the first 16 * blocks bytes at p (the rest of the chunk is
@@ -1095,17 +1144,39 @@ static uint64_t digit_runs(uint64_t digit, uint64_t number)
 	return y;
 }
 
-/* Only spaces and braces between i and the previous '(' or the start of
- * the value; a comment may end there too ('/', or a line comment before
- * a newline): then say yes. */
-static int opens_value(const unsigned char *s, size_t i)
+/* s holds a followed by b. */
+static int has_pair(const unsigned char *s, size_t len, int a, int b)
 {
-	while (i > 0 && ((ctype[s[i - 1]] & CT_SPACE) || s[i - 1] == '{' || s[i - 1] == '}')) {
-		if (s[i - 1] == '\n')
+	const unsigned char *p = s, *end = s + len;
+
+	while ((p = memchr(p, a, (size_t)(end - p))) != NULL)
+		if (++p < end && *p == b)
 			return 1;
-		i--;
+	return 0;
+}
+
+/* A select (noted) may be the value's first token or follow a '(': its
+ * first four letters right after the start or a '(', past spaces and
+ * braces. Comments may hide either: then say yes. */
+static int select_opens(const unsigned char *s, size_t len, unsigned bits)
+{
+	const unsigned char *p;
+	size_t i = 0;
+
+	if ((bits & SC_COMMENT) || ((bits & SC_MINUS) && has_pair(s, len, '-', '-')) ||
+	    ((bits & SC_STAR) && (bits & SQLI_SCAN_SLASH) && has_pair(s, len, '/', '*')))
+		return 1;
+	for (;;) {
+		while (i < len && ((ctype[s[i]] & CT_SPACE) || s[i] == '{' || s[i] == '}'))
+			i++;
+		if (i + 4 <= len && lower_b(s[i]) == 's' && lower_b(s[i + 1]) == 'e' &&
+		    lower_b(s[i + 2]) == 'l' && lower_b(s[i + 3]) == 'e')
+			return 1;
+		if (!(bits & SQLI_SCAN_PAREN) || i >= len ||
+		    (p = memchr(s + i, '(', len - i)) == NULL)
+			return 0;
+		i = (size_t)(p - s) + 1;
 	}
-	return i == 0 || s[i - 1] == '(' || s[i - 1] == '/';
 }
 
 int sqli_word_at(const char *str, size_t len, size_t p, int *sub, size_t *end)
@@ -1191,7 +1262,8 @@ static int logic_word(uint32_t k)
 	return ((k3 == (K4('a', 'n', 'd', 0) & 0xffffffu) ||
 	         k3 == (K4('x', 'o', 'r', 0) & 0xffffffu)) &&
 	        !is_key_letter(k >> 24)) ||
-	       ((k & 0xffffu) == (K4('o', 'r', 0, 0) & 0xffffu) && !is_key_letter((k >> 16) & 0xffu));
+	       ((k & 0xffffu) == (K4('o', 'r', 0, 0) & 0xffffu) &&
+	        !is_key_letter((k >> 16) & 0xffu));
 }
 
 /* The key at p, lowercased (letters; other bytes are changed too, but
@@ -1208,29 +1280,103 @@ static inline uint32_t key_at(const unsigned char *s, size_t len, size_t p)
 	return le32(k) | 0x20202020u;
 }
 
-/* A key matched at p and the letters after it too: what it means. */
+#define SEEN(sc, kind) (((sc)->seen >> (kind)) & 1u)
+
+/* Past spaces and braces from i; *comment: a comment starts there. */
+static size_t skip_gap(const unsigned char *s, size_t len, size_t i, int *comment)
+{
+	while (i < len && ((ctype[s[i]] & CT_SPACE) || s[i] == '{' || s[i] == '}'))
+		i++;
+	*comment = i < len && (s[i] == '#' || (i + 1 < len && ((s[i] == '-' && s[i + 1] == '-') ||
+	                                                       (s[i] == '/' && s[i + 1] == '*'))));
+	return i;
+}
+
+/* The word w (lowercase letters) at i, ending there. */
+static int word_is(const unsigned char *s, size_t len, size_t i, const char *w)
+{
+	size_t n = strlen(w);
+
+	return spelled(s + i, len - i, w) &&
+	       !(i + n < len && ((ctype[s[i + n]] & CT_WORD) || s[i + n] == '.'));
+}
+
+/* After a union ending at i: a select, past all, distinct and '('. */
+static int union_selects(const unsigned char *s, size_t len, size_t i)
+{
+	int comment;
+
+	for (;;) {
+		i = skip_gap(s, len, i, &comment);
+		if (comment)
+			return 1; /* unsure */
+		if (i < len && s[i] == '(')
+			i++;
+		else if (word_is(s, len, i, "all"))
+			i += 3;
+		else if (word_is(s, len, i, "distinct"))
+			i += 8;
+		else
+			return spelled(s + i, len - i, "sele");
+	}
+}
+
+/* Past one token at i, or at least as far as the lexer's (a run of
+ * operator bytes may be several); *unsure for a string. */
+static size_t skip_token(const unsigned char *s, size_t len, size_t i, int *unsure)
+{
+	if (s[i] == '\'' || s[i] == '"' || s[i] == '`') {
+		*unsure = 1;
+		return i;
+	}
+	if (is_digit(s[i]) || (s[i] == '.' && i + 1 < len && is_digit(s[i + 1])))
+		return sqli_number_end((const char *)s, len, i);
+	if (s[i] == '@' || (ctype[s[i]] & CT_WORD)) {
+		while (i < len && s[i] == '@')
+			i++;
+		while (i < len && ((ctype[s[i]] & CT_WORD) || s[i] == '.'))
+			i++;
+		return i;
+	}
+	if (s[i] != '\0' && strchr("=<>!~|&:*-+/%^", s[i]) != NULL) {
+		while (i < len && s[i] != '\0' && strchr("=<>!~|&:*-+/%^", s[i]) != NULL)
+			i++;
+		return i;
+	}
+	return i + 1;
+}
+
+/* After a case ending at i: a when, as the next token or the one after. */
+static int case_whens(const unsigned char *s, size_t len, size_t i)
+{
+	int unsure = 0, k;
+
+	for (k = 0; k < 2; k++) {
+		i = skip_gap(s, len, i, &unsure);
+		if (unsure)
+			return 1; /* a comment: the tokens are elsewhere */
+		if (i >= len)
+			return 0;
+		if (spelled(s + i, len - i, "when"))
+			return 1;
+		i = skip_token(s, len, i, &unsure);
+		if (unsure)
+			return 1;
+	}
+	return 0;
+}
+
+/* A T_UNION, T_CASE, T_FULL or T_WORD key matched at p. */
 static void key_met(struct scan *sc, size_t p, uint32_t slot)
 {
-	int kind = trig_kinds[slot];
-
 	if (!spelled(sc->s + p + 4, sc->len - p - 4, trig_rests[slot]))
 		return;
-	switch (kind) {
-	case T_SELECT:
-		sc->select = 1;
-		sc->full |= opens_value(sc->s, p); /* the first token, or after '(' */
-		return;
+	switch (trig_kinds[slot]) {
 	case T_UNION:
-		sc->unio = 1;
+		sc->full |= union_selects(sc->s, sc->len, p + 5);
 		return;
 	case T_CASE:
-		sc->case_ = 1;
-		return;
-	case T_WHEN:
-		sc->when = 1;
-		return;
-	case T_LEAD:
-		sc->lead = 1;
+		sc->full |= case_whens(sc->s, sc->len, p + 4);
 		return;
 	case T_FULL:
 		sc->full = 1;
@@ -1258,7 +1404,11 @@ static inline void scan_words(struct scan *sc, size_t off, uint64_t c, int logic
 		else
 			k = key_at(s, len, p);
 		slot = TRIG_SLOT(k);
-		if (trig_keys[slot] == k && !(trig_kinds[slot] == T_LEAD && sc->lead)) {
+		if (trig_keys[slot] == k) {
+			if (trig_kinds[slot] < T_UNION) {
+				sc->seen |= 1u << trig_kinds[slot];
+				continue;
+			}
 			key_met(sc, p, slot);
 			if (sc->full)
 				return;
@@ -1283,6 +1433,13 @@ static void scan_chunk(struct scan *sc, const unsigned char *p, size_t off, size
 		sc->bits |= scan_bits[p[__builtin_ctzll(c)]];
 	if (sc->full || (sc->bits & SQLI_SCAN_ODD))
 		return; /* the bytes are still needed: which kinds occur */
+	if (m.letter == 0) {
+		/* no word starts here; a number may run on into the next chunk
+		 * (an overestimate: more letters looked up there) */
+		sc->alnum_carry = m.alnum >> 63;
+		sc->digit_carry = m.number >> 63;
+		return;
+	}
 	y = m.digit | (sc->digit_carry & m.number & 1);
 	if (y)
 		y = digit_runs(y, m.number);
@@ -1302,13 +1459,16 @@ static void pairs(struct scan *sc)
 {
 	const unsigned char *s = sc->s, *p = s, *end = s + sc->len;
 
-	if ((sc->bits & SC_STAR) && (sc->bits & SQLI_SCAN_SLASH) && memmem(s, sc->len, "/*!", 3))
-		sc->bits |= SQLI_SCAN_ODD;
+	while ((sc->bits & SC_STAR) && (sc->bits & SQLI_SCAN_SLASH) &&
+	       (p = memchr(p, '/', (size_t)(end - p))) != NULL)
+		if (++p + 1 < end && p[0] == '*' && p[1] == '!')
+			sc->bits |= SQLI_SCAN_ODD;
+	p = s;
 	while ((sc->bits & SC_BRACE) && (p = memchr(p, '{', (size_t)(end - p))) != NULL)
 		if (++p < end && lower(*p) == 'f')
 			sc->bits |= SQLI_SCAN_ODD;
-	if (((sc->bits & SC_AMP) && memmem(s, sc->len, "&&", 2)) ||
-	    ((sc->bits & SC_BAR) && memmem(s, sc->len, "||", 2)))
+	if (((sc->bits & SC_AMP) && has_pair(s, sc->len, '&', '&')) ||
+	    ((sc->bits & SC_BAR) && has_pair(s, sc->len, '|', '|')))
 		sc->lead = 1;
 }
 
@@ -1332,9 +1492,10 @@ void sqli_scan(const char *str, size_t len, struct sqli_scan *out)
 		scan_chunk(&sc, tail, off, len - off);
 	}
 	pairs(&sc);
-	out->bytes = sc.bits & (SQLI_SCAN_READ | SQLI_SCAN_PAREN | SQLI_SCAN_SLASH | SQLI_SCAN_SEMI |
-	                        SQLI_SCAN_ODD | SC_SQ | SC_DQ | SC_BQ);
-	out->full = sc.full || (sc.bits & SQLI_SCAN_ODD) || (sc.unio && sc.select) ||
-	            (sc.case_ && sc.when);
-	out->lead = sc.lead || (sc.select && (sc.bits & SQLI_SCAN_PAREN));
+	out->bytes = sc.bits & (SQLI_SCAN_READ | SQLI_SCAN_PAREN | SQLI_SCAN_SLASH |
+	                        SQLI_SCAN_SEMI | SQLI_SCAN_ODD | SC_SQ | SC_DQ | SC_BQ);
+	out->full = sc.full || (sc.bits & SQLI_SCAN_ODD) ||
+	            (SEEN(&sc, T_SELECT) && select_opens(sc.s, len, sc.bits));
+	out->lead =
+	    sc.lead || SEEN(&sc, T_LEAD) || (SEEN(&sc, T_SELECT) && (sc.bits & SQLI_SCAN_PAREN));
 }

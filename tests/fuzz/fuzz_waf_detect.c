@@ -67,14 +67,15 @@ static int xss_text_long_way(const char *s, size_t len)
 
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)s[i], prev = i ? (unsigned char)s[i - 1] : ' ';
+		int word = i == 0 || is_html_space(prev) || is_quote(prev);
 
 		if ((n = lt_at(s, len, i)) != 0 && script_tag_at(s, len, i + n, &css_done))
 			return 1;
-		if ((c == 'o' || c == 'O') && i + 1 < len && lower((unsigned char)s[i + 1]) == 'n' &&
-		    (i == 0 || is_html_space(prev) || prev == '/' || is_quote(prev) || prev == ';') &&
+		if ((c == 'o' || c == 'O') && i + 1 < len &&
+		    lower((unsigned char)s[i + 1]) == 'n' && (word || prev == '/' || prev == ';') &&
 		    handler_at(s, len, i))
 			return 1;
-		if ((i == 0 || is_html_space(prev) || is_quote(prev) || prev == '=' || prev == '(') &&
+		if ((word || prev == '=' || prev == '(') &&
 		    ((c != 0 && strchr("jJvVdDlL&", c) != NULL) || (c < 0x20 && i == 0))) {
 			enum scheme k = url_scheme(s, len, i, &adv);
 
