@@ -15,6 +15,7 @@
  * part itself, since an attack straddling the limit still reaches the
  * backend whole. */
 #include "waf/request.h"
+#include "waf/transform.h"
 
 #include <string.h>
 
@@ -68,43 +69,6 @@ static int add_arg(struct waf_request *r, const char *data, size_t len, const ch
 	v->name_len = name_len;
 	v->secret = 0;
 	return 0;
-}
-
-/* The same helpers as in transform.c, kept static in each module: they
- * are a few lines and the two files share nothing else. */
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static size_t put_utf8(char *out, unsigned long cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
 }
 
 static char ascii_lower(char c)
@@ -193,8 +157,8 @@ static int form_decode(struct waf_request *r, const char *s, size_t len, const c
 		o += (size_t)((pct ? pct : end) - p);
 		if (pct == NULL)
 			break;
-		h = end - pct >= 3 ? hex_value(pct[1]) : -1;
-		l = h >= 0 ? hex_value(pct[2]) : -1;
+		h = end - pct >= 3 ? waf_hex_value(pct[1]) : -1;
+		l = h >= 0 ? waf_hex_value(pct[2]) : -1;
 		buf[o++] = l >= 0 ? (char)(h * 16 + l) : '%'; /* an invalid '%' stays */
 		p = pct + (l >= 0 ? 3 : 1);
 		pct = memchr(p, '%', (size_t)(end - p));
@@ -272,7 +236,7 @@ static long json_hex4(const char *s, size_t avail)
 	for (i = 0; i < 4; i++) {
 		if (i >= avail)
 			return -2;
-		d = hex_value(s[i]);
+		d = waf_hex_value(s[i]);
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;
@@ -293,7 +257,7 @@ static long json_u_escape(const char *s, size_t i, size_t len, int closed, char 
 	if (hi < 0)
 		return (hi == -2 && !closed) ? 0 : -1;
 	if (hi < 0xd800 || hi > 0xdfff) {
-		*n = put_utf8(out, (unsigned long)hi);
+		*n = waf_put_utf8(out, (unsigned long)hi);
 		return 6;
 	}
 	if (hi <= 0xdbff) {
@@ -304,7 +268,7 @@ static long json_u_escape(const char *s, size_t i, size_t len, int closed, char 
 		if (lo == -2 && !closed)
 			return 0;
 		if (lo >= 0xdc00 && lo <= 0xdfff) {
-			*n = put_utf8(out, 0x10000 + (((unsigned long)hi - 0xd800) << 10) +
+			*n = waf_put_utf8(out, 0x10000 + (((unsigned long)hi - 0xd800) << 10) +
 			                       ((unsigned long)lo - 0xdc00));
 			return 12;
 		}

@@ -49,7 +49,7 @@ const char *waf_transform_name(enum waf_transform t)
 
 /* ---- helpers */
 
-static int hex_value(char c)
+int waf_hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -68,7 +68,7 @@ static long hex4(const char *p)
 	int i, d;
 
 	for (i = 0; i < 4; i++) {
-		d = hex_value(p[i]);
+		d = waf_hex_value(p[i]);
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;
@@ -76,9 +76,7 @@ static long hex4(const char *p)
 	return v;
 }
 
-/* Write code point cp (valid: not a surrogate, <= 0x10ffff) as UTF-8.
- * Returns the number of bytes (1..4). */
-static size_t put_utf8(char *out, unsigned long cp)
+size_t waf_put_utf8(char *out, unsigned long cp)
 {
 	if (cp < 0x80) {
 		out[0] = (char)cp;
@@ -127,7 +125,7 @@ static size_t url_decode_u(const char *in, size_t i, size_t len, char *out, size
 	if (hi < 0)
 		return 0;
 	if (!is_surrogate((unsigned long)hi)) {
-		*n = put_utf8(out, (unsigned long)hi);
+		*n = waf_put_utf8(out, (unsigned long)hi);
 		return 6;
 	}
 	/* A lone or reversed surrogate has no UTF-8 form: keep the text. */
@@ -137,7 +135,7 @@ static size_t url_decode_u(const char *in, size_t i, size_t len, char *out, size
 	lo = hex4(in + i + 8);
 	if (lo < 0xdc00 || lo > 0xdfff)
 		return 0;
-	*n = put_utf8(out, 0x10000 + (((unsigned long)hi - 0xd800) << 10) +
+	*n = waf_put_utf8(out, 0x10000 + (((unsigned long)hi - 0xd800) << 10) +
 	                       ((unsigned long)lo - 0xdc00));
 	return 12;
 }
@@ -170,8 +168,8 @@ static size_t url_decode_pass(const char *in, size_t len, char *out, int *change
 			*changed = 1;
 			continue;
 		}
-		h = len - i >= 3 ? hex_value(in[i + 1]) : -1;
-		l = len - i >= 3 ? hex_value(in[i + 2]) : -1;
+		h = len - i >= 3 ? waf_hex_value(in[i + 1]) : -1;
+		l = len - i >= 3 ? waf_hex_value(in[i + 2]) : -1;
 		if (h < 0 || l < 0) {
 			out[o++] = in[i++]; /* invalid: the '%' stays */
 			*again = 1;
@@ -254,7 +252,7 @@ static size_t numeric_entity(const char *in, size_t i, size_t len, char *out, si
 		i++;
 	}
 	for (digits = 0; i < len; i++, digits++) {
-		d = base == 16 ? hex_value(in[i])
+		d = base == 16 ? waf_hex_value(in[i])
 		               : (in[i] >= '0' && in[i] <= '9' ? in[i] - '0' : -1);
 		if (d < 0)
 			break;
@@ -266,7 +264,7 @@ static size_t numeric_entity(const char *in, size_t i, size_t len, char *out, si
 		return 0;
 	if (i < len && in[i] == ';')
 		i++;
-	*n = put_utf8(out, cp);
+	*n = waf_put_utf8(out, cp);
 	return i - start;
 }
 

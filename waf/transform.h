@@ -84,4 +84,10 @@ unsigned waf_transform_noops(uint64_t sum);
  * holds a class its input lacks. */
 uint64_t waf_transform_grows(enum waf_transform t);
 
+/* 0..15 for a hex digit (either case), else -1. */
+int waf_hex_value(char c);
+/* Write code point cp (not a surrogate, <= 0x10ffff) as UTF-8 into out
+ * (4 bytes of room). Returns the number of bytes (1..4). */
+size_t waf_put_utf8(char *out, unsigned long cp);
+
 #endif
