@@ -173,4 +173,49 @@ void sqli_scan(const char *s, size_t len, struct sqli_scan *sc);
  * its kind, *end the byte after it. */
 int sqli_word_at(const char *s, size_t len, size_t pos, int *sub, size_t *end);
 
+/* ---- shared by the lexer and the quick scan (waf/sqli_scan.c) */
+
+/* Character classes of a raw byte (sqli_ctype). */
+#define CT_PLAIN 1 /* the byte is the character, alone (no decoding) */
+#define CT_WORD  2 /* letter, digit, '_', '$', >= 0x80 */
+#define CT_DIGIT 4
+#define CT_ALPHA 8
+#define CT_GAP   16 /* may start a gap: ' ' '{' '}' '*' '/' '-' '#' */
+#define CT_SPACE 32 /* a raw byte read as a space: ' ', controls, DEL, NBSP */
+#define CT_HEX   64
+#define CT_UPPER 128 /* 'A'..'Z': lower() adds (CT_UPPER >> 2) */
+extern const unsigned char sqli_ctype[256];
+
+/* A keyword: its spelling, class (enum above) and sub kind. */
+struct sqli_kw {
+	const char *name;
+	unsigned char len;
+	unsigned char cls;
+	unsigned char sub;
+};
+
+/* The keyword spelled by the lowercase word w (n bytes), or NULL. */
+const struct sqli_kw *sqli_kw_find(const char *w, size_t n);
+/* The sub of the first prefix the lowercase word w (n bytes) starts with,
+ * else SQLI_K_NONE. */
+int sqli_prefix_find(const char *w, size_t n);
+
+#define SQLI_WORD_MAX 40 /* longer words are plain identifiers */
+
+static inline int sqli_is_digit(int c)
+{
+	return c >= 0 && c < 0x100 && (sqli_ctype[c] & CT_DIGIT);
+}
+
+static inline int sqli_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* sqli_lower() of a byte, without a branch. */
+static inline unsigned char sqli_lower_b(unsigned char b)
+{
+	return (unsigned char)(b | ((sqli_ctype[b] & CT_UPPER) >> 2));
+}
+
 #endif
