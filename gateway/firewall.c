@@ -38,17 +38,21 @@ static struct fw_thread *thread_state(size_t body_limit)
 
 	if (fwt == NULL && (fwt = calloc(1, sizeof(*fwt))) == NULL)
 		return NULL;
+	if (fwt->dechunked_size < body_limit) {
+		char *d = realloc(fwt->dechunked, body_limit + 1);
+
+		if (d == NULL)
+			return NULL;
+		fwt->dechunked = d;
+		fwt->dechunked_size = body_limit;
+	}
 	if (fwt->arena_size < arena) {
-		char *a = realloc(fwt->arena, arena), *d;
+		char *a = realloc(fwt->arena, arena);
 
 		if (a == NULL)
 			return NULL;
 		fwt->arena = a;
 		fwt->arena_size = arena;
-		if ((d = realloc(fwt->dechunked, body_limit + 1)) == NULL)
-			return NULL;
-		fwt->dechunked = d;
-		fwt->dechunked_size = body_limit;
 	}
 	return fwt;
 }
