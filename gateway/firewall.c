@@ -108,12 +108,8 @@ void firewall_client_ip(struct conn *c)
 {
 	const struct cidr_set *trusted = c->snap->trusted_proxies;
 
-	if (ip_addr_from_sockaddr((const struct sockaddr *)&c->peer, &c->client_addr) != 0) {
-		memset(&c->client_addr, 0, sizeof(c->client_addr));
-		snprintf(c->client_ip, sizeof(c->client_ip), "%s", c->peer_ip);
-		return;
-	}
-	if (trusted != NULL && cidr_set_contains(trusted, &c->client_addr)) {
+	c->client_addr = c->peer_addr;
+	if (trusted != NULL && cidr_set_contains(trusted, &c->peer_addr)) {
 		for (size_t i = c->req->n_headers; i-- > 0;) {
 			const struct http1_header *h = &c->req->headers[i];
 
@@ -121,9 +117,10 @@ void firewall_client_ip(struct conn *c)
 				break;
 		}
 	}
-	/* one spelling per client: an IPv4 peer on a dual-stack listener
-	 * prints as 192.0.2.1, not ::ffff:192.0.2.1 */
-	ip_addr_format(&c->client_addr, c->client_ip, sizeof(c->client_ip));
+	if (memcmp(&c->client_addr, &c->peer_addr, sizeof(c->peer_addr)) == 0)
+		memcpy(c->client_ip, c->peer_ip, sizeof(c->client_ip)); /* formatted at accept */
+	else
+		ip_addr_format(&c->client_addr, c->client_ip, sizeof(c->client_ip));
 }
 
 /* ---- events */

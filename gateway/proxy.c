@@ -2,7 +2,6 @@
  * local responses (errors, redirects, ACME challenges), keep-alive. */
 #include "gateway/proxy.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -47,16 +46,12 @@ static void arm_timer(struct conn *c, unsigned ms)
 	evtimer_add(c->timer, &tv);
 }
 
+/* The peer's address once per connection, in one spelling (an IPv4
+ * client of a dual-stack listener prints as 192.0.2.1). */
 static void peer_to_text(struct conn *c)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&c->peer;
-
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer_ip,
-			  sizeof(c->peer_ip));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer_ip,
-			  sizeof(c->peer_ip));
+	if (ip_addr_from_sockaddr((const struct sockaddr *)&c->peer, &c->peer_addr) == 0)
+		ip_addr_format(&c->peer_addr, c->peer_ip, sizeof(c->peer_ip));
 	else
 		snprintf(c->peer_ip, sizeof(c->peer_ip), "unknown");
 }

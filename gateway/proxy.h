@@ -41,6 +41,7 @@ struct conn {
 	struct snapshot *snap;    /* held for the connection's life */
 	struct sockaddr_storage peer;
 	char peer_ip[64];
+	struct ip_addr peer_addr;   /* zero when the family is neither IPv4 nor IPv6 */
 	struct ip_addr client_addr; /* the current request's client (trusted_proxies) */
 	char client_ip[64];       /* its text: logs, events, X-Forwarded-For */
 	struct event *timer;      /* handshake, header and idle timeouts */

@@ -45,35 +45,13 @@ static int rule_order(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-static int parse_count(const char *s, unsigned long long *out)
-{
-	unsigned long long n = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || n > (ULLONG_MAX - 9) / 10)
-			return -1;
-		n = n * 10 + (unsigned)(*s - '0');
-	}
-	*out = n;
-	return 0;
-}
-
 static int compile_regex(struct waf_ccond *cc, long long rule_id, struct error *err)
 {
-	PCRE2_UCHAR msg[256];
-	PCRE2_SIZE offset;
-	int code;
+	char msg[320];
 
-	/* the options waf_rule_from_json checked the pattern with */
-	cc->code = pcre2_compile((PCRE2_SPTR)cc->cond->value, cc->value_len, PCRE2_NEVER_UTF, &code,
-	                         &offset, NULL);
+	cc->code = waf_regex_compile(cc->cond->value, cc->value_len, msg, sizeof(msg));
 	if (cc->code == NULL) {
-		if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
-			snprintf((char *)msg, sizeof(msg), "error %d", code);
-		error_set(err, "invalid_regex", "Rule %lld: PCRE2 error at offset %zu: %s", rule_id,
-		          (size_t)offset, (const char *)msg);
+		error_set(err, "invalid_regex", "Rule %lld: %s", rule_id, msg);
 		return -1;
 	}
 	/* without JIT (not built in, or no executable memory) the interpreter
@@ -142,7 +120,7 @@ static int ccond_build(struct waf_ccond *cc, const struct waf_condition *c, long
 	case WAF_OP_NOT_REGEX:
 		return compile_regex(cc, rule_id, err);
 	case WAF_OP_LENGTH_GT:
-		if (parse_count(c->value, &cc->length) == 0)
+		if (waf_length_value(c->value, &cc->length) == 0)
 			return 0;
 		error_set(err, "invalid_rule", "Rule %lld: length_gt needs a decimal number.",
 		          rule_id);

@@ -291,8 +291,7 @@ static int decode_transforms(struct decode *d, const json_t *v, const char *fiel
 	return 0;
 }
 
-/* A length_gt count: decimal digits only, no sign, no overflow. */
-static int parse_count(const char *s, unsigned long long *out)
+int waf_length_value(const char *s, unsigned long long *out)
 {
 	unsigned long long n = 0;
 
@@ -307,25 +306,36 @@ static int parse_count(const char *s, unsigned long long *out)
 	return 0;
 }
 
-/* Compile once to report PCRE2's own message and offset. The engine uses
- * the same options: bytes, not UTF-8 (a (*UTF) pattern would make binary
- * input a match error instead of a non-match, so it is refused here). */
-static int check_regex(struct decode *d, const char *pattern, const char *field)
+/* Bytes, not UTF-8: a (*UTF) pattern would make binary input a match
+ * error instead of a non-match, so it is refused. */
+pcre2_code *waf_regex_compile(const char *pattern, size_t len, char *msg, size_t size)
 {
-	PCRE2_UCHAR msg[256];
+	PCRE2_UCHAR text[256];
 	PCRE2_SIZE offset;
 	int code;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_NEVER_UTF,
-	                               &code, &offset, NULL);
+	pcre2_code *re =
+	    pcre2_compile((PCRE2_SPTR)pattern, len, PCRE2_NEVER_UTF, &code, &offset, NULL);
+
+	if (re == NULL) {
+		if (pcre2_get_error_message(code, text, sizeof(text)) < 0)
+			snprintf((char *)text, sizeof(text), "error %d", code);
+		snprintf(msg, size, "PCRE2 error at offset %zu: %s", (size_t)offset,
+		         (const char *)text);
+	}
+	return re;
+}
+
+/* Compile once to report PCRE2's own message and offset. */
+static int check_regex(struct decode *d, const char *pattern, const char *field)
+{
+	char msg[320];
+	pcre2_code *re = waf_regex_compile(pattern, strlen(pattern), msg, sizeof(msg));
 
 	if (re != NULL) {
 		pcre2_code_free(re);
 		return 0;
 	}
-	if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
-		snprintf((char *)msg, sizeof(msg), "error %d", code);
-	return fail(d, "invalid_regex", field, "PCRE2 error at offset %zu: %s", (size_t)offset,
-	            (const char *)msg);
+	return fail(d, "invalid_regex", field, "%s", msg);
 }
 
 static int check_value(struct decode *d, const struct waf_condition *c, const char *field)
@@ -339,7 +349,7 @@ static int check_value(struct decode *d, const struct waf_condition *c, const ch
 	case WAF_OP_NOT_REGEX:
 		return check_regex(d, c->value, field);
 	case WAF_OP_LENGTH_GT:
-		if (parse_count(c->value, &count) < 0)
+		if (waf_length_value(c->value, &count) < 0)
 			return fail(d, "invalid_rule", field,
 			            "length_gt needs a decimal number of bytes, e.g. \"4096\"");
 		return 0;

@@ -19,6 +19,10 @@
 #include <stddef.h>
 
 #include <jansson.h>
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#include <pcre2.h>
 
 #include "common/error.h"
 #include "waf/request.h"
@@ -97,6 +101,13 @@ void waf_rule_list_free(struct waf_rule *list, size_t n);
 /* Deep copy into dst (which owns its strings); 0 or -1 (out of memory,
  * dst untouched). */
 int waf_rule_copy(struct waf_rule *dst, const struct waf_rule *src);
+
+/* Compile a pattern (len bytes) with the options of every WAF pattern
+ * (bytes, never UTF). Returns the code (caller frees it), or NULL with
+ * "PCRE2 error at offset N: ..." in msg (size bytes). */
+pcre2_code *waf_regex_compile(const char *pattern, size_t len, char *msg, size_t size);
+/* A length_gt value: decimal digits only, no sign, no overflow. 0 or -1. */
+int waf_length_value(const char *s, unsigned long long *out);
 
 /* ---- the preset rule set (waf/preset.c) */
 
