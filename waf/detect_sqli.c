@@ -797,6 +797,45 @@ static int punct_rules(const char *s, size_t len, int ch, int paren)
 	return 0;
 }
 
+/* The select at at (past spaces), as the lexer reads it. */
+static int select_at(const char *s, size_t len, size_t at)
+{
+	size_t end;
+	int sub;
+
+	return at < len && word_start((unsigned char)s[at]) &&
+	       sqli_word_at(s, len, at, &sub, &end) == SQLI_SELECT;
+}
+
+/* anywhere() on a select that opens the value (bare context) or follows
+ * a '(' (any context), for a value sqli_scan found no comment in (none
+ * hides a '(' or moves a select). A '(' inside a string is looked at all
+ * the same: like punct_rules, a filter whose yes sends the value to the
+ * full read, with the same budget. */
+static int select_rules(const char *s, size_t len, int paren)
+{
+	const char *p = s, *end = s + len;
+	size_t at = skip_spaces(s, len, 0), budget = 4 * len + 256;
+	struct win w;
+
+	if (select_at(s, len, at)) {
+		win_init(&w, s, len, 0, paren);
+		if (cls(&w, 0) == SQLI_SELECT && anywhere(&w, 0, 0))
+			return 1;
+	}
+	while ((p = memchr(p, '(', (size_t)(end - p))) != NULL) {
+		at = (size_t)(++p - s);
+		if (!select_at(s, len, skip_spaces(s, len, at)))
+			continue;
+		win_init_after(&w, s, len, at, SQLI_LPAREN, 0, paren);
+		w.base = 1;
+		if ((cls(&w, 1) == SQLI_SELECT && anywhere(&w, 1, 0)) || w.lx.pos - at > budget)
+			return 1;
+		budget -= w.lx.pos - at;
+	}
+	return 0;
+}
+
 /* What the token at at is to after_lead. */
 enum lead_kind {
 	LEAD_INERT,   /* the end, ',' ';' '(' a statement verb, a clause...: no rule */
@@ -925,7 +964,7 @@ int waf_detect_sqli(const char *s, size_t len)
 		return 0;
 	paren = (sc.bytes & SQLI_SCAN_PAREN) != 0;
 	/* the '/' rule is after_lead's: it needs sc.lead */
-	if (sc.full ||
+	if (sc.full || (sc.select && select_rules(s, len, paren)) ||
 	    (sc.lead && (sc.bytes & SQLI_SCAN_SLASH) && punct_rules(s, len, '/', paren)) ||
 	    ((sc.bytes & SQLI_SCAN_SEMI) && punct_rules(s, len, ';', paren)))
 		return detect_full(s, len, paren);

@@ -132,6 +132,8 @@ struct sqli_lexer {
 struct sqli_scan {
 	unsigned bytes; /* SQLI_SCAN_* bits: which kinds of bytes occur */
 	int full;       /* a rule keyed by a word may fire: read the whole value */
+	int select;     /* a select may open the value or follow a '(' (and no
+	                 * comment may hide one): look there */
 	int lead;       /* and, or, xor, &&, ||, having, where, order, group, or
 	                 * select with '(': what starts an injection after a value */
 };
@@ -160,11 +162,12 @@ size_t sqli_number_end(const char *s, size_t len, size_t i);
 int sqli_has_quote(const char *s, size_t len, int q);
 /* One pass over s: which bytes occur, and which words. sc->full == 0
  * proves that, in every quoting context, no token of the value is a
- * union with a select, a select first or after '(', a case with a when,
+ * union with a select, a case with a when,
  * into outfile, a system catalogue, a command procedure, waitfor, or a
  * time or file function called, and that the lexer reads the words as
  * they are spelled (no '%', executable comment, overlong or fullwidth
- * form). sc->lead == 0 proves that no token is a logic operator, having,
+ * form); sc->select == 0 with it, that no select is first or after '('.
+ * sc->lead == 0 proves that no token is a logic operator, having,
  * where, order or group, and no select can sit inside parentheses. */
 void sqli_scan(const char *s, size_t len, struct sqli_scan *sc);
 /* The word at pos of a value sqli_scan cleared (bytes that stand for

@@ -277,17 +277,22 @@ static int has_pair(const unsigned char *s, size_t len, int a, int b)
 	return 0;
 }
 
+/* A comment may open in s: then the tokens around a select (noted) are
+ * not where its bytes are. */
+static int may_comment(const unsigned char *s, size_t len, unsigned bits)
+{
+	return (bits & SC_COMMENT) || ((bits & SC_MINUS) && has_pair(s, len, '-', '-')) ||
+	       ((bits & SC_STAR) && (bits & SQLI_SCAN_SLASH) && has_pair(s, len, '/', '*'));
+}
+
 /* A select (noted) may be the value's first token or follow a '(': its
  * first four letters right after the start or a '(', past spaces and
- * braces. Comments may hide either: then say yes. */
+ * braces (a value without comments). */
 static int select_opens(const unsigned char *s, size_t len, unsigned bits)
 {
 	const unsigned char *p;
 	size_t i = 0;
 
-	if ((bits & SC_COMMENT) || ((bits & SC_MINUS) && has_pair(s, len, '-', '-')) ||
-	    ((bits & SC_STAR) && (bits & SQLI_SCAN_SLASH) && has_pair(s, len, '/', '*')))
-		return 1;
 	for (;;) {
 		while (i < len && ((sqli_ctype[s[i]] & CT_SPACE) || s[i] == '{' || s[i] == '}'))
 			i++;
@@ -617,7 +622,8 @@ void sqli_scan(const char *str, size_t len, struct sqli_scan *out)
 	out->bytes = sc.bits & (SQLI_SCAN_READ | SQLI_SCAN_PAREN | SQLI_SCAN_SLASH |
 	                        SQLI_SCAN_SEMI | SQLI_SCAN_ODD | SC_SQ | SC_DQ | SC_BQ);
 	out->full = sc.full || (sc.bits & SQLI_SCAN_ODD) ||
-	            (SEEN(&sc, T_SELECT) && select_opens(sc.s, len, sc.bits));
+	            (SEEN(&sc, T_SELECT) && may_comment(sc.s, len, sc.bits));
+	out->select = !out->full && SEEN(&sc, T_SELECT) && select_opens(sc.s, len, sc.bits);
 	out->lead =
 	    sc.lead || SEEN(&sc, T_LEAD) || (SEEN(&sc, T_SELECT) && (sc.bits & SQLI_SCAN_PAREN));
 }
