@@ -3,11 +3,13 @@
  * hands out small classified tokens (string, number, word, keyword,
  * operator, comment...). Also a quick scan (sqli_scan) that proves, for
  * most ordinary values, that no keyword-driven rule can fire, so that the
- * detector can skip the full read. No allocation, no global state. */
+ * detector can skip the full read. No allocation; the only global state is
+ * the key search's tables, built once (waf/sqli_keys.c). */
 #ifndef POSTERN_WAF_SQLI_LEXER_H
 #define POSTERN_WAF_SQLI_LEXER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Token classes. */
 enum sqli_cls {
@@ -170,6 +172,20 @@ int sqli_has_quote(const char *s, size_t len, int q);
  * sc->lead == 0 proves that no token is a logic operator, having,
  * where, order or group, and no select can sit inside parentheses. */
 void sqli_scan(const char *s, size_t len, struct sqli_scan *sc);
+/* What sqli_key_marks found in SQLI_MARKS_SPAN bytes from a value's
+ * byte from: bit i % 64 of key[i / 64], one of sqli_scan's keys (its first
+ * three letters, any case) may start at byte from + i; of other[i / 64],
+ * that byte is not an ASCII letter, digit or space. */
+#define SQLI_MARKS_SPAN 4096
+struct sqli_marks {
+	uint64_t key[SQLI_MARKS_SPAN / 64], other[SQLI_MARKS_SPAN / 64];
+};
+/* Marks for s[from .. from + SQLI_MARKS_SPAN) (or to len; the words of
+ * m past it are left as they were), with the keys of function names too
+ * when call (waf/sqli_keys.c). 0 on a processor without AVX2: then *m is
+ * untouched. */
+int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call,
+                   struct sqli_marks *m);
 /* The word at pos of a value sqli_scan cleared (bytes that stand for
  * themselves), read and classified as the lexer would, without the check
  * for a call: its class (SQLI_WORD, a keyword's class, SQLI_NUM), *sub

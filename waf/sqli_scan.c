@@ -174,10 +174,12 @@ static inline uint32_t le32(uint32_t v)
 struct scan {
 	const unsigned char *s;
 	size_t len;
-	unsigned bits;                     /* scan_bits of the bytes so far */
-	unsigned seen;                     /* 1 << T_SELECT ... 1 << T_LEAD: noted kinds */
-	int full, lead;                    /* lead: and, or, xor, && or || met */
-	int logic_words;                   /* look for and, or, xor */
+	size_t walk_end; /* the marked scan's word_starts: bytes before are known */
+	int walk_y;      /* a number may end at walk_end - 1 */
+	unsigned bits;   /* scan_bits of the bytes so far */
+	unsigned seen;   /* 1 << T_SELECT ... 1 << T_LEAD: noted kinds */
+	int full, lead;  /* lead: and, or, xor, && or || met */
+	int logic_words; /* look for and, or, xor */
 	uint64_t alnum_carry, digit_carry; /* the last byte of the previous chunk */
 };
 
@@ -580,6 +582,87 @@ static void scan_chunk(struct scan *sc, const unsigned char *p, size_t off, size
 		scan_words(sc, off, c, 0);
 }
 
+/* ---- the marked scan of a long value
+ *
+ * The same findings as the chunk scan (without the logic words, which a
+ * long value does not need: its start is read exactly), from the places
+ * sqli_key_marks says a key may start: each is looked up as scan_words
+ * would, if a word starts there. */
+
+static int is_alnum(unsigned char c)
+{
+	return (unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u;
+}
+
+/* Whether a word may start at the letter at p, as the chunk masks say:
+ * no letter or digit before it, or a number may end right before it
+ * (a digit, then only letters, digits and dots: "1union", "0xfunion").
+ * The walk back stops where the last one began, so the scan stays
+ * linear: what lies before is in walk_y. */
+static int word_starts(struct scan *sc, size_t p)
+{
+	const unsigned char *s = sc->s;
+	size_t q = p;
+	int y = sc->walk_y;
+
+	if (p == 0 || !is_alnum(s[p - 1]))
+		return 1;
+	while (q > sc->walk_end) {
+		unsigned char c = s[--q];
+
+		if ((unsigned)(c - '0') < 10u) {
+			y = 1;
+			break;
+		}
+		if (!is_alnum(c) && c != '.') {
+			y = 0;
+			break;
+		}
+	}
+	sc->walk_end = p;
+	sc->walk_y = y;
+	return y;
+}
+
+/* 0 when sqli_key_marks cannot run here. */
+static int scan_marked(struct scan *sc)
+{
+	const unsigned char *s = sc->s;
+	size_t len = sc->len, from, w;
+	int call = memchr(s, '(', len) != NULL || memchr(s, '/', len) != NULL;
+	struct sqli_marks m;
+	uint64_t c;
+
+	for (from = 0; from < len; from += SQLI_MARKS_SPAN) {
+		size_t words =
+		    ((len - from < SQLI_MARKS_SPAN ? len - from : SQLI_MARKS_SPAN) + 63) / 64;
+
+		if (!sqli_key_marks(s, len, from, call, &m))
+			return 0;
+		for (w = 0; w < words; w++)
+			for (c = m.other[w]; c; c &= c - 1)
+				sc->bits |=
+				    scan_bits[s[from + 64 * w + (size_t)__builtin_ctzll(c)]];
+		if (sc->full || (sc->bits & SQLI_SCAN_ODD))
+			continue; /* the bytes are still needed: which kinds occur */
+		for (w = 0; w < words && !sc->full; w++)
+			for (c = m.key[w]; c && !sc->full; c &= c - 1) {
+				size_t p = from + 64 * w + (size_t)__builtin_ctzll(c);
+				uint32_t k = key_at(s, len, p), slot = TRIG_SLOT(k);
+
+				if (trig_keys[slot] != k || !word_starts(sc, p))
+					continue;
+				if (trig_kinds[slot] < T_UNION)
+					sc->seen |= 1u << trig_kinds[slot];
+				else
+					key_met(sc, p, slot);
+			}
+	}
+	/* letters are taken to be there (no bit for them here) */
+	sc->bits |= SQLI_SCAN_READ | SC_ALPHA;
+	return 1;
+}
+
 /* Two-byte forms: MySQL's executable comments and ODBC's "{fn ", which
  * change how the lexer reads what follows; "&&" and "||". */
 static void pairs(struct scan *sc)
@@ -611,12 +694,14 @@ void sqli_scan(const char *str, size_t len, struct sqli_scan *out)
 	/* in a long value the start is read exactly instead (see lead) */
 	sc.logic_words = len <= 256;
 	sc.lead = !sc.logic_words;
-	for (off = 0; off + 64 <= len; off += 64)
-		scan_chunk(&sc, sc.s + off, off, 64);
-	if (off < len) {
-		memset(tail, 0, (len - off + 15) & ~(size_t)15);
-		memcpy(tail, sc.s + off, len - off);
-		scan_chunk(&sc, tail, off, len - off);
+	if (sc.logic_words || !scan_marked(&sc)) {
+		for (off = 0; off + 64 <= len; off += 64)
+			scan_chunk(&sc, sc.s + off, off, 64);
+		if (off < len) {
+			memset(tail, 0, (len - off + 15) & ~(size_t)15);
+			memcpy(tail, sc.s + off, len - off);
+			scan_chunk(&sc, tail, off, len - off);
+		}
 	}
 	pairs(&sc);
 	out->bytes = sc.bits & (SQLI_SCAN_READ | SQLI_SCAN_PAREN | SQLI_SCAN_SLASH |

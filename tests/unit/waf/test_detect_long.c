@@ -1,0 +1,181 @@
+/* Unit tests for detect_sqli's marked scan of long values (waf/sqli_keys.c
+ * and scan_marked in waf/sqli_scan.c): values over 256 bytes are scanned
+ * with a vector key search instead of a word lookup, and the answer must
+ * stay the full read's. Attacks that may sit anywhere are placed in prose
+ * at every offset around the vector block (32, 64) and span (4096)
+ * boundaries, in upper and mixed case; then random values built from
+ * words, numbers and keys are checked against the full read. The source
+ * is included (its exported name renamed) to reach detect_full. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/tap.h"
+
+#define waf_detect_sqli long_copy_detect_sqli
+#include "waf/detect_sqli.c"
+#undef waf_detect_sqli
+
+/* Attacks the detector finds wherever they stand in a value. */
+static const char *const anywhere_attacks[] = {
+    "union select password from users--",
+    "UNION ALL SELECT NULL,NULL,NULL",
+    "uNiOn/**/sElEcT 1,2,3",
+    "(select count(*) from information_schema.tables)",
+    "1 into outfile '/var/www/x.php'",
+    "into dumpfile '/tmp/x'",
+    "waitfor delay '0:0:5'",
+    "exec master..xp_cmdshell 'dir'",
+    "; drop table users",
+    "and sleep(5)",
+    "or benchmark(5000000,md5(1))",
+    "union select load_file('/etc/passwd')",
+    "from pg_catalog.pg_tables",
+    "from sysobjects where xtype='U'",
+    "order by (case when 1=1 then 1 else 0 end)",
+    "1union select 1,2",
+    "0xfunion select 1,2",
+    "updatexml(1,concat(0x7e,version()),1)",
+    "extractvalue(1,concat(0x7e,user()))",
+    "union select * from mysql.user",
+    "select * from sqlite_master",
+    "and 1=(select 1 from dual)",
+};
+
+/* Words a long value is made of: prose, numbers, dots, words that hold a
+ * key's letters, and the keys themselves. */
+/* clang-format off */
+static const char *const vocabulary[] = {
+    "the", "order", "select", "union", "unions", "use", "user", "because", "about",
+    "casual", "case", "waiting", "information", "perhaps", "system", "master", "all",
+    "small", "x1", "1.5", "0x1f", "1e5", "a.b", "from", "join", "sleep", "benchmark",
+    "update", "pg_", "sys.", "xp_", "sp_", "dbms_", "(", ")", "/", ",", ".", "1",
+    "22union", "abc1union", "x.union", "when", "then", "into", "outfile", "dumpfile",
+    "waitfor", "delay", "mysql.db", "users", "password", "extract", "load", "utl_",
+    "get_lock", "random", "table", "where", "and", "or", "1=1", "-",
+};
+
+/* Now and then one of these (fragments that make a value an attack). */
+static const char *const fragments[] = {
+    "union select 1,2", "(select 1)", "sleep(5)", "; drop table x", "case when 1=1",
+    "from information_schema.tables", "xp_cmdshell", "into outfile",
+};
+/* clang-format on */
+
+static unsigned long long rng = 0x9e3779b97f4a7c15ull;
+
+static unsigned next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng >> 32);
+}
+
+/* Prose of exactly n bytes (no attack in it: only ordinary words). */
+static void prose(char *out, size_t n)
+{
+	static const char *const words[] = {"the",   "plan",     "price",   "note", "hello",
+	                                    "world", "shipping", "address", "is",   "ready"};
+	size_t i = 0;
+
+	while (i < n) {
+		const char *w = words[next_rand() % 10];
+		size_t l = strlen(w);
+
+		for (size_t k = 0; k < l && i < n; k++)
+			out[i++] = w[k];
+		if (i < n)
+			out[i++] = ' ';
+	}
+}
+
+/* The attack at offset at of a value of prose of n bytes: found, and the
+ * answer is the full read's. */
+static int found_at(const char *attack, size_t at, size_t n)
+{
+	static char v[9000];
+	size_t al = strlen(attack);
+	int r, paren;
+
+	if (at + al > n || n > sizeof(v))
+		return 0;
+	prose(v, n);
+	if (at > 0)
+		v[at - 1] = ' ';
+	memcpy(v + at, attack, al);
+	if (at + al < n)
+		v[at + al] = ' ';
+	paren = memchr(v, '(', n) != NULL;
+	r = long_copy_detect_sqli(v, n);
+	return r == 1 && detect_full(v, n, paren) == 1;
+}
+
+static void attacks_at_boundaries(void)
+{
+	static const size_t sizes[] = {300, 4400};
+	size_t a, i, at;
+
+	for (a = 0; a < sizeof(anywhere_attacks) / sizeof(anywhere_attacks[0]); a++)
+		for (i = 0; i < 2; i++) {
+			size_t bad = 0, tried = 0, n = sizes[i];
+			size_t al = strlen(anywhere_attacks[a]);
+
+			for (at = 1; at + al < n; at++) {
+				/* around each 32-byte block edge and the span edge */
+				if (at % 32 > 3 && at % 32 < 29 && (at < 4090 || at > 4100))
+					continue;
+				tried++;
+				bad += !found_at(anywhere_attacks[a], at, n);
+			}
+			ok(bad == 0 && tried > 20,
+			   "%zu-byte values: \"%s\" found at %zu offsets (%zu missed)", n,
+			   anywhere_attacks[a], tried, bad);
+		}
+}
+
+/* Random long values of the vocabulary, with random separators: the
+ * detector agrees with the full read on every one. */
+static void random_values(void)
+{
+	static char v[6000];
+	static const char seps[] = "  +,.-\t1";
+	size_t disagree = 0, positive = 0, count = 3000, k;
+
+	for (k = 0; k < count; k++) {
+		size_t n = 257 + next_rand() % (k % 10 == 0 ? 5000 : 700), i = 0;
+		int r, full, paren;
+
+		while (i < n) {
+			const char *w = next_rand() % 300 == 0
+			                    ? fragments[next_rand() %
+			                                (sizeof(fragments) / sizeof(fragments[0]))]
+			                    : vocabulary[next_rand() % (sizeof(vocabulary) /
+			                                                sizeof(vocabulary[0]))];
+			size_t l = strlen(w);
+			int upper = next_rand() % 4 == 0;
+
+			for (size_t j = 0; j < l && i < n; j++)
+				v[i++] = upper ? (char)(w[j] & ~0x20 & 0xff) : w[j];
+			if (i < n && next_rand() % 3)
+				v[i++] = seps[next_rand() % (sizeof(seps) - 1)];
+		}
+		paren = memchr(v, '(', n) != NULL;
+		r = long_copy_detect_sqli(v, n);
+		full = detect_full(v, n, paren);
+		positive += full;
+		if (r != full && disagree++ < 5)
+			printf("# disagree (detector %d, full read %d) on %zu bytes: %.120s\n", r,
+			       full, n, v);
+	}
+	ok(disagree == 0, "%zu random long values: the detector agrees with the full read", count);
+	ok(positive > 100 && positive < count - 100,
+	   "the random values hold attacks and clean ones (%zu of %zu attacks)", positive, count);
+}
+
+int main(void)
+{
+	attacks_at_boundaries();
+	random_values();
+	return done_testing();
+}

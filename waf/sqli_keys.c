@@ -1,0 +1,183 @@
+/* Where sqli_scan's keys may start in a long value, 32 bytes at a time.
+ *
+ * Prose is mostly words, and looking each word up (sqli_scan's chunk
+ * scan) costs a few instructions per byte. Here a vector test finds the
+ * few places where the first three letters of a key may sit, whatever
+ * the word density: each byte position is tested against eight buckets
+ * of keys at once, with a table lookup per nibble of each of the three
+ * bytes (the technique Hyperscan calls Teddy). A bucket matches when
+ * every nibble of the three bytes belongs to one of its keys, so some
+ * places are found that hold no key (the caller looks at the bytes: the
+ * search only has to miss nothing). Keys are found in either case.
+ *
+ * The same pass marks the bytes that are neither ASCII letters, digits
+ * nor spaces: the caller reads those one by one.
+ *
+ * On processors without AVX2 sqli_key_marks says no and the caller scans
+ * the old way. */
+#include "waf/sqli_lexer.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* The first three letters of the keys of sqli_scan's TRIG_LIST that
+ * matter in a long value (and, or, having...: the detector reads a long
+ * value's start exactly anyway), with a bucket each. Keys with similar
+ * nibbles share a bucket: the buckets below were chosen by measuring how
+ * often English text matches (about 0.5% of the bytes without the call
+ * keys, 1.2% with them). The call keys name functions, which matter only
+ * when called: only in values with '(' or '/'. */
+struct key3 {
+	char text[4];
+	unsigned char bucket;
+};
+
+static const struct key3 base_keys[] = {
+    {"uni", 5}, {"cas", 7}, {"out", 1}, {"dum", 1}, {"wai", 5}, {"inf", 6}, {"mys", 0},
+    {"per", 6}, {"pg_", 6}, {"sys", 0}, {"mas", 7}, {"sql", 0}, {"all", 4}, {"use", 2},
+    {"dba", 7}, {"msy", 3}, {"xp_", 5}, {"sp_", 3}, {"sel", 4},
+};
+
+static const struct key3 call_keys[] = {
+    {"uni", 2}, {"cas", 5}, {"out", 4}, {"dum", 2}, {"wai", 1}, {"inf", 0}, {"mys", 5}, {"per", 7},
+    {"pg_", 2}, {"sys", 5}, {"mas", 5}, {"sql", 1}, {"all", 7}, {"use", 6}, {"dba", 3}, {"msy", 5},
+    {"xp_", 4}, {"sp_", 5}, {"sel", 3}, {"ben", 7}, {"dbm", 3}, {"ext", 4}, {"get", 4}, {"lo_", 5},
+    {"loa", 6}, {"ran", 1}, {"sle", 3}, {"upd", 6}, {"utl", 0},
+};
+
+/* Per key set: for byte j of a key, the buckets each low nibble and each
+ * high nibble belongs to (16 bytes, twice: one copy per AVX2 lane). */
+struct key_tables {
+	unsigned char lo[3][32], hi[3][32];
+};
+
+static struct key_tables tables[2];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static void add_byte(struct key_tables *t, int j, unsigned char c, unsigned bucket)
+{
+	for (int lane = 0; lane < 32; lane += 16) {
+		t->lo[j][lane + (c & 15)] |= (unsigned char)(1u << bucket);
+		t->hi[j][lane + (c >> 4)] |= (unsigned char)(1u << bucket);
+	}
+}
+
+static void build(struct key_tables *t, const struct key3 *keys, size_t n)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < n; i++)
+		for (int j = 0; j < 3; j++) {
+			unsigned char c = (unsigned char)keys[i].text[j];
+
+			add_byte(t, j, c, keys[i].bucket);
+			if (c >= 'a' && c <= 'z')
+				add_byte(t, j, (unsigned char)(c - 0x20), keys[i].bucket);
+		}
+}
+
+static void build_tables(void)
+{
+	build(&tables[0], base_keys, sizeof(base_keys) / sizeof(base_keys[0]));
+	build(&tables[1], call_keys, sizeof(call_keys) / sizeof(call_keys[0]));
+}
+
+/* The tables of one key set in registers. */
+struct key_vectors {
+	__m256i lo[3], hi[3];
+};
+
+/* Buckets of the byte j of a key each byte of v may be. */
+__attribute__((target("avx2"))) static inline __m256i nibbles(const struct key_vectors *t, int j,
+                                                              __m256i v)
+{
+	const __m256i low = _mm256_set1_epi8(0x0f);
+
+	return _mm256_and_si256(
+	    _mm256_shuffle_epi8(t->lo[j], _mm256_and_si256(v, low)),
+	    _mm256_shuffle_epi8(t->hi[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), low)));
+}
+
+/* Letters, digits and spaces of v, a bit per byte. */
+__attribute__((target("avx2"))) static inline uint32_t plain(__m256i v)
+{
+	__m256i alpha = _mm256_cmpgt_epi8(
+	    _mm256_set1_epi8(-128 + 26), _mm256_add_epi8(_mm256_or_si256(v, _mm256_set1_epi8(0x20)),
+	                                                 _mm256_set1_epi8((char)(0x80 - 'a'))));
+	__m256i digit = _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 10),
+	                                  _mm256_add_epi8(v, _mm256_set1_epi8((char)(0x80 - '0'))));
+
+	return (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+	    _mm256_or_si256(alpha, digit), _mm256_cmpeq_epi8(v, _mm256_set1_epi8(' '))));
+}
+
+/* The 32 positions at p (p[0..34) readable): where a key may start (the
+ * result) and the other bytes (*other). */
+__attribute__((target("avx2"))) static inline uint32_t
+block(const struct key_vectors *t, const unsigned char *p, uint32_t *other)
+{
+	__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i m = _mm256_and_si256(
+	    _mm256_and_si256(
+	        nibbles(t, 0, v0),
+	        nibbles(t, 1, _mm256_loadu_si256((const __m256i *)(const void *)(p + 1)))),
+	    nibbles(t, 2, _mm256_loadu_si256((const __m256i *)(const void *)(p + 2))));
+
+	*other = ~plain(v0);
+	return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, _mm256_setzero_si256()));
+}
+
+__attribute__((target("avx2"))) static void marks_avx2(const struct key_tables *kt,
+                                                       const unsigned char *s, size_t len,
+                                                       size_t from, size_t to, struct sqli_marks *m)
+{
+	struct key_vectors t;
+	size_t i = from, w = 0;
+
+	for (int j = 0; j < 3; j++) {
+		t.lo[j] = _mm256_loadu_si256((const __m256i *)(const void *)kt->lo[j]);
+		t.hi[j] = _mm256_loadu_si256((const __m256i *)(const void *)kt->hi[j]);
+	}
+	/* 64 bytes a turn while the loads stay inside the value */
+	for (; i + 64 + 2 <= len && i < to; i += 64, w++) {
+		uint32_t o0, o1, k0 = block(&t, s + i, &o0), k1 = block(&t, s + i + 32, &o1);
+
+		m->key[w] = k0 | (uint64_t)k1 << 32;
+		m->other[w] = o0 | (uint64_t)o1 << 32;
+	}
+	for (; i < to; i += 64, w++) {
+		/* the last bytes (fewer than 66 are left), copied where the
+		 * loads may run on: zero bytes are no key's; what lies past to
+		 * is cut off */
+		unsigned char tail[64 + 2];
+		size_t n = to - i;
+		uint32_t o0, o1, k0, k1;
+		uint64_t keep = n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+
+		memset(tail, 0, sizeof(tail));
+		memcpy(tail, s + i, len - i < sizeof(tail) ? len - i : sizeof(tail));
+		k0 = block(&t, tail, &o0);
+		k1 = block(&t, tail + 32, &o1);
+		m->key[w] = (k0 | (uint64_t)k1 << 32) & keep;
+		m->other[w] = (o0 | (uint64_t)o1 << 32) & keep;
+	}
+}
+#endif
+
+int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, struct sqli_marks *m)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	size_t to = len - from > SQLI_MARKS_SPAN ? from + SQLI_MARKS_SPAN : len;
+
+	if (!__builtin_cpu_supports("avx2"))
+		return 0;
+	pthread_once(&tables_once, build_tables);
+	marks_avx2(&tables[call != 0], s, len, from, to, m);
+	return 1;
+#else
+	(void)s, (void)len, (void)from, (void)call, (void)m;
+	return 0;
+#endif
+}
