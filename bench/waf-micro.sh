@@ -1,8 +1,8 @@
 #!/bin/sh
 # The WAF matcher without sockets (bench/waf_micro.c): time per request of
 # the preset rules on a GET or a 16 KiB form. With CALLGRIND=1, instruction
-# counts instead (steady where seconds are noisy).
-#   bench/waf-micro.sh [get|form] [ITERATIONS]
+# counts instead (steady where seconds are noisy). lorem: waf-bench.sh's own body.
+#   bench/waf-micro.sh [get|form|lorem] [ITERATIONS]
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 out=${TMPDIR:-/tmp}/postern-waf-micro

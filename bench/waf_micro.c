@@ -1,9 +1,10 @@
 /* The WAF matcher alone, without sockets: microseconds (and, under
  * callgrind, instructions) per request for the preset rules on
  *   get    a browser-like GET (query of 3 args, 9 headers)
- *   form   a 16 KiB urlencoded POST body of 32 fields of ~512 bytes of words
- *          (the body bench/waf-bench.sh sends)
- * Build and run with bench/waf-micro.sh [get|form] [ITERATIONS]. */
+ *   form   a 16 KiB urlencoded POST body of 32 fields of ~512 bytes of words,
+ *          SQL words among them (select, update, from, order...)
+ *   lorem  the 16 KiB body bench/waf-bench.sh sends (32 fields of lorem ipsum)
+ * Build and run with bench/waf-micro.sh [get|form|lorem] [ITERATIONS]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,13 +57,48 @@ static size_t make_form(char *body, size_t size)
 	return len;
 }
 
+/* bench/waf-bench.sh's body, byte for byte. */
+static size_t make_lorem(char *body, size_t size)
+{
+	static const char text[] =
+	    "lorem ipsum dolor sit amet consectetur adipiscing elit do eiusmod tempor "
+	    "incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud "
+	    "exercitation ullamco laboris nisi aliquip ex ea commodo consequat";
+	const char *words[64];
+	size_t nw = 0, len = 0;
+	static char copy[sizeof(text)];
+	char *save = NULL;
+
+	memcpy(copy, text, sizeof(text));
+	for (char *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save))
+		words[nw++] = w;
+	for (size_t i = 0; i < 32; i++) {
+		char field[2048];
+		size_t fl = (size_t)snprintf(field, sizeof(field), "field%zu=", i);
+
+		for (size_t j = 0; j < 200 && fl < sizeof(field) - 32; j++)
+			fl += (size_t)snprintf(field + fl, sizeof(field) - fl, "%s%s", j ? "+" : "",
+			                       words[(i * 5 + j) % nw]);
+		if (fl > 511)
+			fl = 511;
+		while (fl > 0 && field[fl - 1] == '+')
+			fl--;
+		len += (size_t)snprintf(body + len, size - len, "%s%.*s", i ? "&" : "", (int)fl, field);
+	}
+	while (len < 16384)
+		body[len++] = 'a';
+	return 16384;
+}
+
 int main(int argc, char **argv)
 {
 	static char body[32768], arena[4 * 32768 + 16384];
 	static struct waf_request r;
-	int form = argc > 1 && strcmp(argv[1], "form") == 0;
+	int lorem = argc > 1 && strcmp(argv[1], "lorem") == 0;
+	int form = lorem || (argc > 1 && strcmp(argv[1], "form") == 0);
 	int iters = argc > 2 ? atoi(argv[2]) : (form ? 2000 : 200000);
-	size_t body_len = form ? make_form(body, sizeof(body)) : 0;
+	size_t body_len = lorem ? make_lorem(body, sizeof(body))
+	                        : form ? make_form(body, sizeof(body)) : 0;
 	struct waf_rule *rules;
 	size_t n;
 	struct error err;
@@ -93,7 +129,7 @@ int main(int argc, char **argv)
 			printf("blocked by rule %lld on %s: %s\n", hit.rule_id, hit.target, hit.excerpt);
 	}
 	printf("%s: %.2f us per request over %d (%zu rules, %zu body bytes, %zu args), %d blocked\n",
-	       form ? "form" : "get", (now() - t0) / iters * 1e6, iters, n, body_len, r.n_args,
+	       lorem ? "lorem" : form ? "form" : "get", (now() - t0) / iters * 1e6, iters, n, body_len, r.n_args,
 	       blocked);
 	waf_engine_free(e);
 	waf_rule_list_free(rules, n);

@@ -6,11 +6,16 @@
 #define POSTERN_WAF_DETECT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 when s looks like an SQL injection fragment in any of the quoting
  * contexts a value is pasted into (none, inside '...', inside "..."),
  * else 0. */
 int waf_detect_sqli(const char *s, size_t len);
+/* The same, for a caller that has waf_summary(s, len) (waf/transform.h),
+ * or the summary of a longer value s begins: the answer is the same, a
+ * long value is read once less. */
+int waf_detect_sqli_summed(const char *s, size_t len, uint64_t sum);
 /* 1 when s contains markup or script that would run in an HTML page
  * (tags with event handlers, script/iframe/object/svg..., javascript: URLs
  * in attributes), else 0. */

@@ -950,14 +950,14 @@ static int detect_leads(const char *s, size_t len, const struct sqli_scan *sc)
 	return 0;
 }
 
-int waf_detect_sqli(const char *s, size_t len)
+int waf_detect_sqli_summed(const char *s, size_t len, uint64_t sum)
 {
 	struct sqli_scan sc;
 	int paren;
 
 	if (s == NULL || len == 0)
 		return 0;
-	sqli_scan(s, len, &sc);
+	sqli_scan(s, len, sum, &sc);
 	/* without letters, quotes or ';' there is nothing to say to a
 	 * database beyond arithmetic */
 	if (!(sc.bytes & SQLI_SCAN_READ))
@@ -969,4 +969,9 @@ int waf_detect_sqli(const char *s, size_t len)
 	    ((sc.bytes & SQLI_SCAN_SEMI) && punct_rules(s, len, ';', paren)))
 		return detect_full(s, len, paren);
 	return detect_leads(s, len, &sc);
+}
+
+int waf_detect_sqli(const char *s, size_t len)
+{
+	return waf_detect_sqli_summed(s, len, SQLI_NO_SUM);
 }

@@ -500,7 +500,12 @@ static int detect(struct eval_ctx *x, const struct waf_ccond *cc, size_t i, cons
 
 	if (vi != NULL && (vi->asked & asked))
 		return (vi->asked & (asked << 1)) != 0;
-	hit = asked == ASKED_SQLI ? waf_detect_sqli(s, len) : waf_detect_xss(s, len);
+	if (asked == ASKED_XSS)
+		hit = waf_detect_xss(s, len);
+	else if (vi != NULL && x->summed && len <= WAF_VALUE_MAX)
+		hit = waf_detect_sqli_summed(s, len, vi->sum); /* the summary of s's bytes */
+	else
+		hit = waf_detect_sqli(s, len);
 	if (vi != NULL)
 		vi->asked |= asked | (hit ? asked << 1 : 0);
 	return hit;

@@ -85,7 +85,10 @@ static void prefilter_build(struct waf_ccond *cc, const struct waf_rule *r)
 
 	for (size_t k = 0; k < c->n_transforms; k++)
 		cc->tmask |= 1u << c->transforms[k];
-	cc->summed = (cc->tmask & waf_transform_noops(0)) != 0;
+	/* the SQL detector takes a long value's kinds of bytes from its
+	 * summary (the same answer, one pass less) */
+	cc->summed = (cc->tmask & waf_transform_noops(0)) != 0 ||
+	             (c->op == WAF_OP_DETECT_SQLI && cc->src >= 0);
 	if (!r->preset || cc->src < 0 || !waf_preset_prefilter(c, &pf))
 		return;
 	cc->summed = 1;

@@ -10,8 +10,9 @@
  * places are found that hold no key (the caller looks at the bytes: the
  * search only has to miss nothing). Keys are found in either case.
  *
- * The same pass marks the bytes that are neither ASCII letters, digits
- * nor spaces: the caller reads those one by one.
+ * The same pass may mark the bytes that are neither ASCII letters, digits
+ * nor spaces, for a caller that reads those one by one (one that has the
+ * value's summary already does not ask).
  *
  * On processors without AVX2 sqli_key_marks says no and the caller scans
  * the old way. */
@@ -114,9 +115,9 @@ __attribute__((target("avx2"))) static inline uint32_t plain(__m256i v)
 }
 
 /* The 32 positions at p (p[0..34) readable): where a key may start (the
- * result) and the other bytes (*other). */
-__attribute__((target("avx2"))) static inline uint32_t
-block(const struct key_vectors *t, const unsigned char *p, uint32_t *other)
+ * result) and, with others, the other bytes (*other). */
+__attribute__((target("avx2"), always_inline)) static inline uint32_t
+block(const struct key_vectors *t, const unsigned char *p, int others, uint32_t *other)
 {
 	__m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
 	__m256i m = _mm256_and_si256(
@@ -125,13 +126,15 @@ block(const struct key_vectors *t, const unsigned char *p, uint32_t *other)
 	        nibbles(t, 1, _mm256_loadu_si256((const __m256i *)(const void *)(p + 1)))),
 	    nibbles(t, 2, _mm256_loadu_si256((const __m256i *)(const void *)(p + 2))));
 
-	*other = ~plain(v0);
+	*other = others ? ~plain(v0) : 0;
 	return ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(m, _mm256_setzero_si256()));
 }
 
-__attribute__((target("avx2"))) static void marks_avx2(const struct key_tables *kt,
-                                                       const unsigned char *s, size_t len,
-                                                       size_t from, size_t to, struct sqli_marks *m)
+/* others is a constant where this is inlined: the other bytes cost
+ * nothing when the caller knows them already. */
+__attribute__((target("avx2"), always_inline)) static inline void
+marks(const struct key_tables *kt, const unsigned char *s, size_t len, size_t from, size_t to,
+      int others, struct sqli_marks *m)
 {
 	struct key_vectors t;
 	size_t i = from, w = 0;
@@ -142,7 +145,8 @@ __attribute__((target("avx2"))) static void marks_avx2(const struct key_tables *
 	}
 	/* 64 bytes a turn while the loads stay inside the value */
 	for (; i + 64 + 2 <= len && i < to; i += 64, w++) {
-		uint32_t o0, o1, k0 = block(&t, s + i, &o0), k1 = block(&t, s + i + 32, &o1);
+		uint32_t o0, o1, k0 = block(&t, s + i, others, &o0),
+		                 k1 = block(&t, s + i + 32, others, &o1);
 
 		m->key[w] = k0 | (uint64_t)k1 << 32;
 		m->other[w] = o0 | (uint64_t)o1 << 32;
@@ -158,15 +162,27 @@ __attribute__((target("avx2"))) static void marks_avx2(const struct key_tables *
 
 		memset(tail, 0, sizeof(tail));
 		memcpy(tail, s + i, len - i < sizeof(tail) ? len - i : sizeof(tail));
-		k0 = block(&t, tail, &o0);
-		k1 = block(&t, tail + 32, &o1);
+		k0 = block(&t, tail, others, &o0);
+		k1 = block(&t, tail + 32, others, &o1);
 		m->key[w] = (k0 | (uint64_t)k1 << 32) & keep;
 		m->other[w] = (o0 | (uint64_t)o1 << 32) & keep;
 	}
 }
+
+__attribute__((target("avx2"))) static void marks_avx2(const struct key_tables *kt,
+                                                       const unsigned char *s, size_t len,
+                                                       size_t from, size_t to, int others,
+                                                       struct sqli_marks *m)
+{
+	if (others)
+		marks(kt, s, len, from, to, 1, m);
+	else
+		marks(kt, s, len, from, to, 0, m);
+}
 #endif
 
-int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, struct sqli_marks *m)
+int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, int others,
+                   struct sqli_marks *m)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
 	size_t to = len - from > SQLI_MARKS_SPAN ? from + SQLI_MARKS_SPAN : len;
@@ -174,10 +190,10 @@ int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, st
 	if (!__builtin_cpu_supports("avx2"))
 		return 0;
 	pthread_once(&tables_once, build_tables);
-	marks_avx2(&tables[call != 0], s, len, from, to, m);
+	marks_avx2(&tables[call != 0], s, len, from, to, others, m);
 	return 1;
 #else
-	(void)s, (void)len, (void)from, (void)call, (void)m;
+	(void)s, (void)len, (void)from, (void)call, (void)others, (void)m;
 	return 0;
 #endif
 }

@@ -164,14 +164,19 @@ size_t sqli_number_end(const char *s, size_t len, size_t i);
 int sqli_has_quote(const char *s, size_t len, int q);
 /* One pass over s: which bytes occur, and which words. sc->full == 0
  * proves that, in every quoting context, no token of the value is a
- * union with a select, a case with a when,
- * into outfile, a system catalogue, a command procedure, waitfor, or a
- * time or file function called, and that the lexer reads the words as
- * they are spelled (no '%', executable comment, overlong or fullwidth
- * form); sc->select == 0 with it, that no select is first or after '('.
- * sc->lead == 0 proves that no token is a logic operator, having,
- * where, order or group, and no select can sit inside parentheses. */
-void sqli_scan(const char *s, size_t len, struct sqli_scan *sc);
+ * union with a select, a case with a when, into outfile, a system
+ * catalogue, a command procedure, waitfor, or a time or file function
+ * called, and that the lexer reads the words as they are spelled (no '%',
+ * executable comment, overlong or fullwidth form); sc->select == 0 with
+ * it, that no select is first or after '('. sc->lead == 0 proves that no
+ * token is a logic operator, having, where, order or group, and no select
+ * can sit inside parentheses. sum is waf_summary's of s (waf/transform.h:
+ * bit k for the k-th ASCII punctuation character, 36 for bytes >= 0x80),
+ * or of more bytes than s, or SQLI_NO_SUM: a long value with one is not
+ * read byte by byte for its kinds of bytes. */
+void sqli_scan(const char *s, size_t len, uint64_t sum, struct sqli_scan *sc);
+/* sqli_scan's sum when the caller has no summary of the value. */
+#define SQLI_NO_SUM (~(uint64_t)0)
 /* What sqli_key_marks found in SQLI_MARKS_SPAN bytes from a value's
  * byte from: bit i % 64 of key[i / 64], one of sqli_scan's keys (its first
  * three letters, any case) may start at byte from + i; of other[i / 64],
@@ -182,9 +187,9 @@ struct sqli_marks {
 };
 /* Marks for s[from .. from + SQLI_MARKS_SPAN) (or to len; the words of
  * m past it are left as they were), with the keys of function names too
- * when call (waf/sqli_keys.c). 0 on a processor without AVX2: then *m is
- * untouched. */
-int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call,
+ * when call, and the other bytes only when others (else other[] is 0)
+ * (waf/sqli_keys.c). 0 on a processor without AVX2: then *m is untouched. */
+int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, int others,
                    struct sqli_marks *m);
 /* The word at pos of a value sqli_scan cleared (bytes that stand for
  * themselves), read and classified as the lexer would, without the check

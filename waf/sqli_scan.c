@@ -624,21 +624,46 @@ static int word_starts(struct scan *sc, size_t p)
 	return y;
 }
 
-/* 0 when sqli_key_marks cannot run here. */
-static int scan_marked(struct scan *sc)
+/* waf_summary's classes (waf/transform.h): ASCII punctuation in byte
+ * order, bits 0..31, then tab, LF, CR, other controls, and bytes from
+ * 0x80 (bit 36). */
+static const char summary_punct[] = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+#define SUM_PAREN ((uint64_t)1 << 7)  /* '(' */
+#define SUM_SLASH ((uint64_t)1 << 14) /* '/' */
+#define SUM_HIGH  ((uint64_t)1 << 36)
+
+/* The scan bits of the bytes of a summary without high bytes. */
+static unsigned summary_bits(uint64_t sum)
+{
+	unsigned bits = 0;
+
+	for (sum &= 0xffffffffu; sum; sum &= sum - 1)
+		bits |= scan_bits[(unsigned char)summary_punct[__builtin_ctzll(sum)]];
+	return bits;
+}
+
+/* 0 when sqli_key_marks cannot run here. With a summary (sum, see
+ * sqli_scan), the kinds of bytes come from it. */
+static int scan_marked(struct scan *sc, uint64_t sum)
 {
 	const unsigned char *s = sc->s;
 	size_t len = sc->len, from, w;
-	int call = memchr(s, '(', len) != NULL || memchr(s, '/', len) != NULL;
+	int others = sum == SQLI_NO_SUM || (sum & SUM_HIGH), call;
 	struct sqli_marks m;
 	uint64_t c;
 
+	if (others)
+		call = memchr(s, '(', len) != NULL || memchr(s, '/', len) != NULL;
+	else
+		call = (sum & (SUM_PAREN | SUM_SLASH)) != 0;
 	for (from = 0; from < len; from += SQLI_MARKS_SPAN) {
 		size_t words =
 		    ((len - from < SQLI_MARKS_SPAN ? len - from : SQLI_MARKS_SPAN) + 63) / 64;
 
-		if (!sqli_key_marks(s, len, from, call, &m))
+		if (!sqli_key_marks(s, len, from, call, others, &m))
 			return 0;
+		if (!others && from == 0)
+			sc->bits |= summary_bits(sum);
 		for (w = 0; w < words; w++)
 			for (c = m.other[w]; c; c &= c - 1)
 				sc->bits |=
@@ -682,7 +707,7 @@ static void pairs(struct scan *sc)
 		sc->lead = 1;
 }
 
-void sqli_scan(const char *str, size_t len, struct sqli_scan *out)
+void sqli_scan(const char *str, size_t len, uint64_t sum, struct sqli_scan *out)
 {
 	struct scan sc;
 	unsigned char tail[64];
@@ -694,7 +719,7 @@ void sqli_scan(const char *str, size_t len, struct sqli_scan *out)
 	/* in a long value the start is read exactly instead (see lead) */
 	sc.logic_words = len <= 256;
 	sc.lead = !sc.logic_words;
-	if (sc.logic_words || !scan_marked(&sc)) {
+	if (sc.logic_words || !scan_marked(&sc, sum)) {
 		for (off = 0; off + 64 <= len; off += 64)
 			scan_chunk(&sc, sc.s + off, off, 64);
 		if (off < len) {

@@ -7,7 +7,8 @@
  * Both detectors take short ways for ordinary values, and those must never
  * change an answer, so each is also checked against the long way:
  * - detect_sqli against the full read (every quoting context, every token,
- *   no quick scan), which the detector falls back to;
+ *   no quick scan), which the detector falls back to, with and without the
+ *   value's summary (the engine passes one);
  * - detect_xss's text pass, which looks only at the bytes each rule needs
  *   ('<', '=', quotes, '.', '{', ':' or '&'), against a reading of every
  *   byte with every rule.
@@ -18,10 +19,13 @@
 #include <string.h>
 
 #include "waf/detect.h"
+#include "waf/transform.h"
 
-#define waf_detect_sqli fuzz_copy_detect_sqli
+#define waf_detect_sqli        fuzz_copy_detect_sqli
+#define waf_detect_sqli_summed fuzz_copy_detect_sqli_summed
 #include "waf/detect_sqli.c"
 #undef waf_detect_sqli
+#undef waf_detect_sqli_summed
 #define waf_detect_xss fuzz_copy_detect_xss
 #include "waf/detect_xss.c"
 #undef waf_detect_xss
@@ -111,6 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (a != sqli_long_way(buf, size))
 		abort(); /* the quick scan or the short way changed the answer */
+	if (fuzz_copy_detect_sqli_summed(buf, size, waf_summary(buf, size)) != a)
+		abort(); /* the engine's way, with the value's summary */
 	if (b != (size > 0 && (pass_tags(buf, size) || xss_text_long_way(buf, size))))
 		abort(); /* the anchored text pass changed the answer */
 	if (memcmp(buf, data, size) != 0)

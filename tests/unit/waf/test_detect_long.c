@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tests/unit/tap.h"
+#include "waf/transform.h"
 
 #define waf_detect_sqli long_copy_detect_sqli
 #include "waf/detect_sqli.c"
@@ -164,6 +165,10 @@ static void random_values(void)
 		r = long_copy_detect_sqli(v, n);
 		full = detect_full(v, n, paren);
 		positive += full;
+		/* the engine's way: with the value's summary */
+		if (waf_detect_sqli_summed(v, n, waf_summary(v, n)) != full && disagree++ < 5)
+			printf("# summed: disagree with the full read on %zu bytes: %.120s\n", n,
+			       v);
 		if (r != full && disagree++ < 5)
 			printf("# disagree (detector %d, full read %d) on %zu bytes: %.120s\n", r,
 			       full, n, v);
@@ -173,8 +178,21 @@ static void random_values(void)
 	   "the random values hold attacks and clean ones (%zu of %zu attacks)", positive, count);
 }
 
+/* sqli_scan reads waf_summary's bits by their number. */
+static void summary_numbering(void)
+{
+	static const char punct[] = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+	size_t bad = 0;
+
+	for (size_t k = 0; k < 32; k++)
+		bad += waf_summary(&punct[k], 1) != (uint64_t)1 << k;
+	ok(bad == 0 && waf_summary("\xe9", 1) == (uint64_t)1 << 36,
+	   "waf_summary numbers the punctuation as sqli_scan reads it");
+}
+
 int main(void)
 {
+	summary_numbering();
 	attacks_at_boundaries();
 	random_values();
 	return done_testing();
