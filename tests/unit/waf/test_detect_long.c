@@ -4,8 +4,9 @@
  * stay the full read's. Attacks that may sit anywhere are placed in prose
  * at every offset around the vector block (32, 64) and span (4096)
  * boundaries, in upper and mixed case; then random values built from
- * words, numbers and keys are checked against the full read. The source
- * is included (its exported name renamed) to reach detect_full. */
+ * words, numbers and keys are checked against the full read. The sources
+ * are included (detect_sqli.c with its exported name renamed) to reach
+ * detect_full and the keyword tables. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #define waf_detect_sqli long_copy_detect_sqli
 #include "waf/detect_sqli.c"
 #undef waf_detect_sqli
+#include "waf/sqli_lexer.c"
 
 /* Attacks the detector finds wherever they stand in a value. */
 static const char *const anywhere_attacks[] = {
@@ -190,9 +192,25 @@ static void summary_numbering(void)
 	   "waf_summary numbers the punctuation as sqli_scan reads it");
 }
 
+/* sqli_kw_find stops at the first longer word: the tables are sorted by length. */
+static void keyword_tables(void)
+{
+	size_t bad = 0, n = 0;
+
+	for (size_t l = 0; l < 26; l++)
+		for (size_t i = 0; i < kw_by_letter[l].n; i++, n++) {
+			const struct sqli_kw *k = &kw_by_letter[l].kw[i];
+
+			bad += (i > 0 && kw_by_letter[l].kw[i - 1].len > k->len) ||
+			       sqli_kw_find(k->name, k->len) != k;
+		}
+	ok(bad == 0 && n > 80, "each of the %zu keywords is found (tables sorted by length)", n);
+}
+
 int main(void)
 {
 	summary_numbering();
+	keyword_tables();
 	attacks_at_boundaries();
 	random_values();
 	return done_testing();
