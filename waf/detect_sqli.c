@@ -845,6 +845,38 @@ enum lead_kind {
 	LEAD_KIND_MAX
 };
 
+/* The lengths of the words lead_token calls active, by first letter (bit
+ * n: a word of n letters): and, or, xor, as, having, where, order, group,
+ * between, div, glob, in, is, ilike, like, mod, not, rlike, regexp,
+ * sounds. test_detect_long checks them against the keyword tables. */
+#define LN(n) (1u << (n))
+static const unsigned short active_lengths[26] = {
+    ['a' - 'a'] = LN(2) | LN(3), ['b' - 'a'] = LN(7), ['d' - 'a'] = LN(3),
+    ['g' - 'a'] = LN(4) | LN(5), ['h' - 'a'] = LN(6), ['i' - 'a'] = LN(2) | LN(5),
+    ['l' - 'a'] = LN(4),         ['m' - 'a'] = LN(3), ['n' - 'a'] = LN(3),
+    ['o' - 'a'] = LN(2) | LN(5), ['r' - 'a'] = LN(5) | LN(6), ['s' - 'a'] = LN(6),
+    ['w' - 'a'] = LN(5),         ['x' - 'a'] = LN(3),
+};
+#undef LN
+
+/* An ASCII word of letters at at that ends at a space or the value's end
+ * and cannot be an active word: an operand, told without classifying it
+ * (a keyword such as select counts as one too: lead_quiet then only
+ * looks further). Returns its end, or at when unsure. */
+static size_t plain_operand(const char *s, size_t len, size_t at)
+{
+	size_t e = at;
+
+	while (e < len && (unsigned)(((unsigned char)s[e] | 0x20) - 'a') < 26u)
+		e++;
+	if (e == at || (e < len && s[e] != ' '))
+		return at;
+	if (e - at < 16 &&
+	    (active_lengths[((unsigned char)s[at] | 0x20) - 'a'] >> (e - at)) & 1u)
+		return at;
+	return e;
+}
+
 /* *end: after a word or a number; at for a string or a variable. */
 static int lead_token(const char *s, size_t len, size_t at, size_t *end)
 {
@@ -853,6 +885,8 @@ static int lead_token(const char *s, size_t len, size_t at, size_t *end)
 	*end = at;
 	if (at >= len)
 		return LEAD_INERT;
+	if ((*end = plain_operand(s, len, at)) != at)
+		return LEAD_OPERAND;
 	c = (unsigned char)s[at];
 	if ((c >= '0' && c <= '9') ||
 	    (c == '.' && at + 1 < len && s[at + 1] >= '0' && s[at + 1] <= '9')) {

@@ -207,10 +207,39 @@ static void keyword_tables(void)
 	ok(bad == 0 && n > 80, "each of the %zu keywords is found (tables sorted by length)", n);
 }
 
+/* lead_token's shortcut knows the lengths of the words it calls active. */
+static void active_words(void)
+{
+	size_t bad = 0, n = 0, end;
+
+	for (size_t l = 0; l < 26; l++)
+		for (size_t i = 0; i < kw_by_letter[l].n; i++) {
+			const struct sqli_kw *k = &kw_by_letter[l].kw[i];
+			char v[64];
+
+			if (!(k->cls == SQLI_LOGIC || k->cls == SQLI_OP ||
+			      (k->cls == SQLI_KW &&
+			       (k->sub == SQLI_K_AS || k->sub == SQLI_K_HAVING || k->sub == SQLI_K_WHERE ||
+			        k->sub == SQLI_K_ORDER || k->sub == SQLI_K_GROUP))))
+				continue;
+			n++;
+			snprintf(v, sizeof(v), "%s x", k->name);
+			bad += lead_token(v, strlen(v), 0, &end) != LEAD_ACTIVE;
+			v[0] = (char)(v[0] & ~0x20);
+			bad += lead_token(v, strlen(v), 0, &end) != LEAD_ACTIVE;
+		}
+	ok(bad == 0 && n >= 20, "lead_token calls each of the %zu active keywords active", n);
+	ok(lead_token("lorem ipsum", 11, 0, &end) == LEAD_OPERAND && end == 5 &&
+	       lead_token("Shipping x", 10, 0, &end) == LEAD_OPERAND && end == 8 &&
+	       lead_token("select x", 8, 0, &end) == LEAD_INERT,
+	   "lead_token: other words are operands, told at once or classified");
+}
+
 int main(void)
 {
 	summary_numbering();
 	keyword_tables();
+	active_words();
 	attacks_at_boundaries();
 	random_values();
 	return done_testing();
