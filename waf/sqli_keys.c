@@ -182,15 +182,19 @@ __attribute__((target("avx2"))) static void marks_avx2(const struct key_tables *
 }
 
 /* The same search 64 bytes at a time, on processors with AVX-512BW, for
- * callers that do not ask for the other bytes. */
+ * callers that do not ask for the other bytes. Only the bytes of p[0..n)
+ * are read (masked loads: the others read as zero, no key's byte). */
 __attribute__((target("avx512bw"))) static inline uint64_t
-block64(const __m512i *lo, const __m512i *hi, const unsigned char *p)
+block64(const __m512i *lo, const __m512i *hi, const unsigned char *p, size_t n)
 {
 	const __m512i low = _mm512_set1_epi8(0x0f);
 	__m512i m = _mm512_set1_epi8(-1);
 
-	for (int j = 0; j < 3; j++) {
-		__m512i v = _mm512_loadu_si512((const void *)(p + j));
+	for (size_t j = 0; j < 3; j++) {
+		__mmask64 k = n >= 64 + j ? ~(__mmask64)0
+		              : n > j     ? ((__mmask64)1 << (n - j)) - 1
+		                          : 0;
+		__m512i v = _mm512_maskz_loadu_epi8(k, (const void *)(p + j));
 
 		m = _mm512_and_si512(
 		    m,
@@ -215,19 +219,11 @@ __attribute__((target("avx512bw"))) static void marks_avx512(const struct key_ta
 		hi[j] = _mm512_broadcast_i32x4(
 		    _mm_loadu_si128((const __m128i *)(const void *)kt->hi[j]));
 	}
-	for (; i + 64 + 2 <= len && i < to; i += 64, w++) {
-		m->key[w] = block64(lo, hi, s + i);
-		m->other[w] = 0;
-	}
 	for (; i < to; i += 64, w++) {
-		/* as in marks() */
-		unsigned char tail[64 + 2];
-		size_t n = to - i;
+		/* what lies past to is cut off */
+		uint64_t keep = to - i >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (to - i)) - 1;
 
-		memset(tail, 0, sizeof(tail));
-		memcpy(tail, s + i, len - i < sizeof(tail) ? len - i : sizeof(tail));
-		m->key[w] =
-		    block64(lo, hi, tail) & (n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1);
+		m->key[w] = block64(lo, hi, s + i, len - i) & keep;
 		m->other[w] = 0;
 	}
 }
