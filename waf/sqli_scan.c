@@ -664,7 +664,7 @@ static int scan_marked(struct scan *sc, uint64_t sum)
 			return 0;
 		if (!others && from == 0)
 			sc->bits |= summary_bits(sum);
-		for (w = 0; w < words; w++)
+		for (w = 0; others && w < words; w++)
 			for (c = m.other[w]; c; c &= c - 1)
 				sc->bits |=
 				    scan_bits[s[from + 64 * w + (size_t)__builtin_ctzll(c)]];
