@@ -13,8 +13,9 @@
  * else 0. */
 int waf_detect_sqli(const char *s, size_t len);
 /* The same, for a caller that has waf_summary(s, len) (waf/transform.h),
- * or the summary of a longer value s begins: the answer is the same, a
- * long value is read once less. */
+ * or the summary of a longer value s begins: the same answer, reached
+ * with less reading (a long value's kinds of bytes come from the summary;
+ * a value of letters and digits alone is settled by it). */
 int waf_detect_sqli_summed(const char *s, size_t len, uint64_t sum);
 /* 1 when s contains markup or script that would run in an HTML page
  * (tags with event handlers, script/iframe/object/svg..., javascript: URLs

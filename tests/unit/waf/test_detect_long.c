@@ -6,7 +6,7 @@
  * boundaries, in upper and mixed case; then random values built from
  * words, numbers and keys are checked against the full read. The sources
  * are included (detect_sqli.c with its exported name renamed) to reach
- * detect_full and the keyword tables. */
+ * detect_full, the keyword tables and the key lists. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,8 @@
 #include "waf/detect_sqli.c"
 #undef waf_detect_sqli
 #include "waf/sqli_lexer.c"
+#include "waf/sqli_scan.c"
+#include "waf/sqli_keys.c"
 
 /* Attacks the detector finds wherever they stand in a value. */
 static const char *const anywhere_attacks[] = {
@@ -208,6 +210,65 @@ static void keyword_tables(void)
 	ok(bad == 0 && n > 80, "each of the %zu keywords is found (tables sorted by length)", n);
 }
 
+/* Whether the first three letters of k are among keys[0..n). */
+static int has_key3(const struct key3 *keys, size_t n, const char *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(keys[i].text, k, 3) == 0)
+			return 1;
+	return 0;
+}
+
+/* sqli_keys.c's key lists cover sqli_scan's keys: every one is searched
+ * for in values with '(' or '/', and every one but those of functions
+ * (which matter only when called) in every value. */
+static void key_lists(void)
+{
+	static const char *const call_only[] = {"benc", "dbms", "extr", "get_", "lo_i",
+	                                        "load", "rand", "slee", "upda", "utl_"};
+	size_t missing = 0, keys = 0, words = 0;
+
+	for (size_t slot = 0; slot < 512; slot++) {
+		char k[5], prefix[16];
+		size_t pl;
+		int only = 0;
+
+		if (trig_keys[slot] == 0 || trig_kinds[slot] == T_LEAD)
+			continue;
+		keys++;
+		for (int b = 0; b < 4; b++)
+			k[b] = (char)((trig_keys[slot] >> (8 * b)) & 0x7f);
+		k[4] = '\0';
+		if (k[2] == 0x7f)
+			k[2] = '_'; /* K4 ORs 0x20: '_' reads as DEL */
+		if (k[3] == 0x7f)
+			k[3] = '_';
+		for (size_t i = 0; i < sizeof(call_only) / sizeof(call_only[0]); i++)
+			only |= memcmp(call_only[i], k, 4) == 0;
+		missing += !has_key3(call_keys, sizeof(call_keys) / sizeof(call_keys[0]), k);
+		missing +=
+		    !only && !has_key3(base_keys, sizeof(base_keys) / sizeof(base_keys[0]), k);
+		if (!only)
+			continue;
+		/* a function key: every keyword it stands for is a function */
+		pl = (size_t)snprintf(prefix, sizeof(prefix), "%s%s", k, trig_rests[slot]);
+
+		for (size_t l = 0; l < 26; l++)
+			for (size_t i = 0; i < kw_by_letter[l].n; i++) {
+				const struct sqli_kw *w = &kw_by_letter[l].kw[i];
+
+				if (w->len < pl || memcmp(w->name, prefix, pl) != 0)
+					continue;
+				words++;
+				missing += w->cls != SQLI_WORD ||
+				           (w->sub != SQLI_W_TIME && w->sub != SQLI_W_FILE);
+			}
+	}
+	ok(missing == 0 && keys > 30 && words >= 10,
+	   "the vector search looks for each of sqli_scan's %zu keys (%zu function names)", keys,
+	   words);
+}
+
 /* lead_token's shortcut knows the lengths of the words it calls active. */
 static void active_words(void)
 {
@@ -288,6 +349,7 @@ int main(void)
 	keyword_tables();
 	active_words();
 	single_runs();
+	key_lists();
 	attacks_at_boundaries();
 	random_values();
 	return done_testing();
