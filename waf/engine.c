@@ -58,6 +58,7 @@ struct waf_src_slot {
 	const struct waf_value *vals; /* r's own array, or copies */
 	int summed;
 	uint64_t any;
+	unsigned clean; /* ASKED_ bits: that detector found nothing in any value */
 };
 
 /* A value of a source: its summary, what the detectors said about its
@@ -291,6 +292,7 @@ static struct waf_src_slot *source_values(struct waf_thread *t, const struct waf
 	slot->first = t->n_info;
 	slot->n = n;
 	slot->summed = 0;
+	slot->clean = 0;
 	slot->vals = vals;
 	if (vals == t->scratch) {
 		memcpy(t->copies + slot->first, vals, n * sizeof(*vals));
@@ -619,11 +621,40 @@ static int value_i_check(struct eval_ctx *x, const struct waf_ccond *cc, size_t 
 	return hit;
 }
 
+/* The detector (ASKED_ bit) cc asks, or 0. */
+static unsigned detector_of(const struct waf_ccond *cc)
+{
+	return cc->cond->op == WAF_OP_DETECT_SQLI ? ASKED_SQLI
+	       : cc->cond->op == WAF_OP_DETECT_XSS ? ASKED_XSS
+	                                            : 0;
+}
+
+/* Whether cc reads every value of its source as it is: its transforms
+ * change none of them. */
+static int reads_own_bytes(const struct eval_ctx *x, const struct waf_ccond *cc,
+                           const struct waf_src_slot *src)
+{
+	return x->summed && (cc->tmask & ~waf_transform_noops(src->any)) == 0;
+}
+
+/* After a detector matched none of the source's values: when it was asked
+ * of every value's own bytes, another condition that reads them as they
+ * are with the same detector ("decoded twice" rules on undecodable
+ * values) is settled without going through the values again. */
+static void note_clean(struct eval_ctx *x, struct waf_src_slot *src, unsigned asked, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((x->info[i].asked & (asked | asked << 1)) != asked)
+			return;
+	src->clean |= asked;
+}
+
 static int cond_eval(struct eval_ctx *x, const struct waf_ccond *cc)
 {
 	const struct waf_condition *c = cc->cond;
 	struct waf_src_slot *src;
 	size_t n = cond_values(x, cc, &src);
+	unsigned asked = detector_of(cc);
 
 	if (c->op == WAF_OP_LENGTH_GT && c->target == WAF_TARGET_BODY)
 		return cond_body_length(x, cc, n);
@@ -632,6 +663,8 @@ static int cond_eval(struct eval_ctx *x, const struct waf_ccond *cc)
 		return 0;
 	if (c->op == WAF_OP_NOT_REGEX)
 		return cond_not_regex(x, cc, n);
+	if (asked != 0 && x->summed && (src->clean & asked) && reads_own_bytes(x, cc, src))
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t len, at;
 		const char *s;
@@ -642,6 +675,8 @@ static int cond_eval(struct eval_ctx *x, const struct waf_ccond *cc)
 			return 1;
 		}
 	}
+	if (asked != 0 && x->summed && reads_own_bytes(x, cc, src))
+		note_clean(x, src, asked, n);
 	return 0;
 }
 
