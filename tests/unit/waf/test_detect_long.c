@@ -1,12 +1,16 @@
-/* Unit tests for detect_sqli's marked scan of long values (waf/sqli_keys.c
- * and scan_marked in waf/sqli_scan.c): values over 256 bytes are scanned
- * with a vector key search instead of a word lookup, and the answer must
- * stay the full read's. Attacks that may sit anywhere are placed in prose
- * at every offset around the vector block (32, 64) and span (4096)
- * boundaries, in upper and mixed case; then random values built from
- * words, numbers and keys are checked against the full read. The sources
- * are included (detect_sqli.c with its exported name renamed) to reach
- * detect_full, the keyword tables and the key lists. */
+/* Unit tests for detect_sqli's short ways on long and summarised values:
+ * values over 256 bytes are scanned with a vector key search
+ * (waf/sqli_keys.c, scan_marked in waf/sqli_scan.c) instead of a word
+ * lookup, the engine passes each value's summary, the lead check tells
+ * plain words by their length, and a single run of letters and digits is
+ * settled at once; every answer must stay the full read's. Attacks that
+ * may sit anywhere are placed in prose at every offset around the vector
+ * block (32, 64) and span (4096) boundaries, in upper and mixed case, with
+ * and without the summary; random values built from words, numbers and
+ * keys are checked against the full read; and the tables the short ways
+ * rely on are checked against the lexer's. The sources are included
+ * (detect_sqli.c with its exported name renamed) to reach detect_full,
+ * the keyword tables and the key lists. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,7 +118,8 @@ static int found_at(const char *attack, size_t at, size_t n)
 		v[at + al] = ' ';
 	paren = memchr(v, '(', n) != NULL;
 	r = long_copy_detect_sqli(v, n);
-	return r == 1 && detect_full(v, n, paren) == 1;
+	return r == 1 && waf_detect_sqli_summed(v, n, waf_summary(v, n)) == 1 &&
+	       detect_full(v, n, paren) == 1;
 }
 
 static void attacks_at_boundaries(void)
