@@ -642,10 +642,15 @@ static unsigned summary_bits(uint64_t sum)
 	return bits;
 }
 
-/* 0 when sqli_key_marks cannot run here. With a summary (sum, see
- * sqli_scan), the kinds of bytes come from it. */
+/* 0 when sqli_key_marks cannot run here (or the build says not to:
+ * SQLI_SCAN_NO_MARKS tests the chunk scan of processors without AVX2).
+ * With a summary (sum, see sqli_scan), the kinds of bytes come from it. */
 static int scan_marked(struct scan *sc, uint64_t sum)
 {
+#ifdef SQLI_SCAN_NO_MARKS
+	(void)sc, (void)sum;
+	return 0;
+#endif
 	const unsigned char *s = sc->s;
 	size_t len = sc->len, from, w;
 	int others = sum == SQLI_NO_SUM || (sum & SUM_HIGH), call;
