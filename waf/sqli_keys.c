@@ -184,25 +184,44 @@ __attribute__((target("avx2"))) static void marks_avx2(const struct key_tables *
 /* The same search 64 bytes at a time, on processors with AVX-512BW, for
  * callers that do not ask for the other bytes. Only the bytes of p[0..n)
  * are read (masked loads: the others read as zero, no key's byte). */
-__attribute__((target("avx512bw"))) static inline uint64_t
-block64(const __m512i *lo, const __m512i *hi, const unsigned char *p, size_t n)
+struct key_vectors512 {
+	__m512i lo0, hi0, lo1, hi1, lo2, hi2;
+};
+
+__attribute__((target("avx512bw"))) static inline __m512i nibbles64(__m512i lo, __m512i hi,
+                                                                    __m512i v)
 {
 	const __m512i low = _mm512_set1_epi8(0x0f);
-	__m512i m = _mm512_set1_epi8(-1);
 
-	for (size_t j = 0; j < 3; j++) {
-		__mmask64 k = n >= 64 + j ? ~(__mmask64)0
-		              : n > j     ? ((__mmask64)1 << (n - j)) - 1
-		                          : 0;
-		__m512i v = _mm512_maskz_loadu_epi8(k, (const void *)(p + j));
+	return _mm512_and_si512(
+	    _mm512_shuffle_epi8(lo, _mm512_and_si512(v, low)),
+	    _mm512_shuffle_epi8(hi, _mm512_and_si512(_mm512_srli_epi16(v, 4), low)));
+}
 
-		m = _mm512_and_si512(
-		    m,
-		    _mm512_and_si512(_mm512_shuffle_epi8(lo[j], _mm512_and_si512(v, low)),
-		                     _mm512_shuffle_epi8(
-		                         hi[j], _mm512_and_si512(_mm512_srli_epi16(v, 4), low))));
-	}
+/* The bytes of p[j .. j + 64) that lie in p[0..n), as a load mask. */
+static inline uint64_t load_mask(size_t n, size_t j)
+{
+	return n >= 64 + j ? ~(uint64_t)0 : n > j ? ((uint64_t)1 << (n - j)) - 1 : 0;
+}
+
+/* Written out for the three bytes (not a loop) so that the six tables stay
+ * in registers. */
+__attribute__((target("avx512bw"))) static inline uint64_t block64(const struct key_vectors512 *t,
+                                                                   const unsigned char *p, size_t n)
+{
+	__m512i v0 = _mm512_maskz_loadu_epi8(load_mask(n, 0), (const void *)p);
+	__m512i v1 = _mm512_maskz_loadu_epi8(load_mask(n, 1), (const void *)(p + 1));
+	__m512i v2 = _mm512_maskz_loadu_epi8(load_mask(n, 2), (const void *)(p + 2));
+	__m512i m = _mm512_and_si512(
+	    _mm512_and_si512(nibbles64(t->lo0, t->hi0, v0), nibbles64(t->lo1, t->hi1, v1)),
+	    nibbles64(t->lo2, t->hi2, v2));
+
 	return _mm512_test_epi8_mask(m, m);
+}
+
+__attribute__((target("avx512bw"))) static inline __m512i table64(const unsigned char *t)
+{
+	return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(const void *)t));
 }
 
 __attribute__((target("avx512bw"))) static void marks_avx512(const struct key_tables *kt,
@@ -210,20 +229,16 @@ __attribute__((target("avx512bw"))) static void marks_avx512(const struct key_ta
                                                              size_t from, size_t to,
                                                              struct sqli_marks *m)
 {
-	__m512i lo[3], hi[3];
+	const struct key_vectors512 t = {table64(kt->lo[0]), table64(kt->hi[0]),
+	                                 table64(kt->lo[1]), table64(kt->hi[1]),
+	                                 table64(kt->lo[2]), table64(kt->hi[2])};
 	size_t i = from, w = 0;
 
-	for (int j = 0; j < 3; j++) {
-		lo[j] = _mm512_broadcast_i32x4(
-		    _mm_loadu_si128((const __m128i *)(const void *)kt->lo[j]));
-		hi[j] = _mm512_broadcast_i32x4(
-		    _mm_loadu_si128((const __m128i *)(const void *)kt->hi[j]));
-	}
 	for (; i < to; i += 64, w++) {
 		/* what lies past to is cut off */
 		uint64_t keep = to - i >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (to - i)) - 1;
 
-		m->key[w] = block64(lo, hi, s + i, len - i) & keep;
+		m->key[w] = block64(&t, s + i, len - i) & keep;
 		m->other[w] = 0;
 	}
 }
