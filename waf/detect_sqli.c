@@ -867,12 +867,12 @@ static size_t plain_operand(const char *s, size_t len, size_t at)
 {
 	size_t e = at;
 
-	while (e < len && (unsigned)(((unsigned char)s[e] | 0x20) - 'a') < 26u)
+	while (e < len && (sqli_ctype[(unsigned char)s[e]] & CT_ALPHA))
 		e++;
 	if (e == at || (e < len && s[e] != ' '))
 		return at;
 	if (e - at < 16 &&
-	    (active_lengths[((unsigned char)s[at] | 0x20) - 'a'] >> (e - at)) & 1u)
+	    (active_lengths[sqli_lower_b((unsigned char)s[at]) - 'a'] >> (e - at)) & 1u)
 		return at;
 	return e;
 }

@@ -490,13 +490,21 @@ static const char *nth_text(struct eval_ctx *x, const struct waf_ccond *cc, size
 	return value_text(cc->cond, v, noops, x->t, len);
 }
 
+/* The detector (ASKED_ bit) cc asks, or 0. */
+static unsigned detector_of(const struct waf_ccond *cc)
+{
+	return cc->cond->op == WAF_OP_DETECT_SQLI ? ASKED_SQLI
+	       : cc->cond->op == WAF_OP_DETECT_XSS ? ASKED_XSS
+	                                            : 0;
+}
+
 /* A detector on value i (transformed: s). The answer on the value's own
  * bytes is kept: a rule reading the same target through transforms that
  * change nothing gets it without running the detector again. */
 static int detect(struct eval_ctx *x, const struct waf_ccond *cc, size_t i, const char *s,
                   size_t len)
 {
-	unsigned asked = cc->cond->op == WAF_OP_DETECT_SQLI ? ASKED_SQLI : ASKED_XSS;
+	unsigned asked = detector_of(cc);
 	struct waf_vinfo *vi = x->info != NULL && s == x->vals[i].data ? &x->info[i] : NULL;
 	int hit;
 
@@ -619,14 +627,6 @@ static int value_i_check(struct eval_ctx *x, const struct waf_ccond *cc, size_t 
 		m->hits |= hit ? cc->memo_bit : 0;
 	}
 	return hit;
-}
-
-/* The detector (ASKED_ bit) cc asks, or 0. */
-static unsigned detector_of(const struct waf_ccond *cc)
-{
-	return cc->cond->op == WAF_OP_DETECT_SQLI ? ASKED_SQLI
-	       : cc->cond->op == WAF_OP_DETECT_XSS ? ASKED_XSS
-	                                            : 0;
 }
 
 /* Whether cc reads every value of its source as it is: its transforms

@@ -589,11 +589,6 @@ static void scan_chunk(struct scan *sc, const unsigned char *p, size_t off, size
  * sqli_key_marks says a key may start: each is looked up as scan_words
  * would, if a word starts there. */
 
-static int is_alnum(unsigned char c)
-{
-	return (unsigned)((c | 0x20) - 'a') < 26u || (unsigned)(c - '0') < 10u;
-}
-
 /* Whether a word may start at the letter at p, as the chunk masks say:
  * no letter or digit before it, or a number may end right before it
  * (a digit, then only letters, digits and dots: "1union", "0xfunion").
@@ -605,16 +600,16 @@ static int word_starts(struct scan *sc, size_t p)
 	size_t q = p;
 	int y = sc->walk_y;
 
-	if (p == 0 || !is_alnum(s[p - 1]))
+	if (p == 0 || !(sqli_ctype[s[p - 1]] & (CT_ALPHA | CT_DIGIT)))
 		return 1;
 	while (q > sc->walk_end) {
 		unsigned char c = s[--q];
 
-		if ((unsigned)(c - '0') < 10u) {
+		if (sqli_ctype[c] & CT_DIGIT) {
 			y = 1;
 			break;
 		}
-		if (!is_alnum(c) && c != '.') {
+		if (!(sqli_ctype[c] & CT_ALPHA) && c != '.') {
 			y = 0;
 			break;
 		}
