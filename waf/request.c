@@ -127,6 +127,7 @@ static void set_value(struct waf_value *v, const char *data, size_t len, const c
 	v->name = name;
 	v->name_len = name_len;
 	v->secret = secret;
+	v->has_sum = 0;
 }
 
 /* ---- the request-target */

@@ -10,6 +10,7 @@
 #define POSTERN_WAF_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gateway/http1.h"
 
@@ -45,6 +46,9 @@ struct waf_value {
 	size_t name_len;
 	int secret;        /* a Cookie, Authorization or Proxy-Authorization value:
 			      never put in an event or a log */
+	int has_sum;       /* sum is waf_summary(data, len) (waf/transform.h): the
+			      form decoder gets it while it scans the value */
+	uint64_t sum;
 };
 
 #define WAF_MAX_ARGS 512 /* more args: the rest are not extracted (truncated) */

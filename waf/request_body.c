@@ -19,12 +19,7 @@
 
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
+#include "waf/summary_simd.h"
 
 #define JSON_MAX_DEPTH         64
 #define MULTIPART_MAX_BOUNDARY 200 /* RFC 2046 says 70; be tolerant, stay bounded */
@@ -68,6 +63,7 @@ static int add_arg(struct waf_request *r, const char *data, size_t len, const ch
 	v->name = name;
 	v->name_len = name_len;
 	v->secret = 0;
+	v->has_sum = 0;
 	return 0;
 }
 
@@ -87,11 +83,153 @@ static int eq_nocase(const char *s, size_t n, const char *lit)
 	return lit[n] == '\0';
 }
 
-/* ---- application/x-www-form-urlencoded */
+/* ---- application/x-www-form-urlencoded
+ *
+ * One scan per piece (a name or a value) finds where it ends ('&', or '='
+ * after a name), whether it holds a '+' or a '%', and the classes of its
+ * bytes (waf_summary's, with '+' as the space it stands for). Letters,
+ * digits, spaces and '+', most of any form, pass a vector at a time with
+ * a few compares; only the other bytes are looked at one by one. A piece
+ * without '%' then needs at most the copy that turns '+' into spaces, and
+ * hands its summary to the matcher, which need not read it again. */
+
+struct form_piece {
+	const char *end; /* the '&' or '=' that ends it, or the input's end */
+	uint64_t sum;    /* the classes of its bytes, '+' counted as a space */
+	int plus, pct;   /* it holds a '+', a '%' */
+};
+
+/* The bytes of p flagged in mask (neither plain nor '+'), in order, and
+ * the '+' bytes in plus (bit k: p[k]). Returns 1 when one of them ends
+ * the piece (fp->end set). */
+static int piece_block(const char *p, uint32_t mask, uint32_t plus, int name,
+                       struct form_piece *fp)
+{
+	for (; mask != 0; mask &= mask - 1) {
+		int k = __builtin_ctz(mask);
+		char c = p[k];
+
+		if (c == '&' || (c == '=' && name)) {
+			fp->plus |= (plus & ((1u << k) - 1)) != 0;
+			fp->end = p + k;
+			return 1;
+		}
+		fp->pct |= c == '%';
+		fp->sum |= waf_summary_byte((unsigned char)c);
+	}
+	fp->plus |= plus != 0;
+	return 0;
+}
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* plus_to_space 32 bytes at a time where the processor has AVX2 (chosen
- * at run time: the build targets plain x86-64). Returns the bytes done. */
+/* Skip the 32-byte blocks that hold only words, spaces and '+' (the usual
+ * ones; their '+' go into *plus_seen). Returns the first block that holds
+ * another byte, with its masks (bytes neither plain nor '+', '+'), or
+ * where fewer than 32 bytes are left. For processors with AVX2 (chosen at
+ * run time: the build targets plain x86-64). Every vector instruction is
+ * in here: a caller with 256-bit state left dirty would slow the SSE code
+ * after it down. */
+__attribute__((target("avx2"), noinline)) static const char *
+plain_blocks_avx2(const char *p, const char *end, uint32_t *plus_seen, uint32_t *mask,
+                  uint32_t *plus_mask)
+{
+	const __m256i plus = _mm256_set1_epi8('+');
+	__m256i seen = _mm256_setzero_si256();
+
+	for (; end - p >= 32; p += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+		__m256i is_plus = _mm256_cmpeq_epi8(v, plus);
+		uint32_t m =
+		    ~(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(waf_plain_32(v), is_plus));
+
+		if (m != 0) {
+			*mask = m;
+			*plus_mask = (uint32_t)_mm256_movemask_epi8(is_plus);
+			break;
+		}
+		seen = _mm256_or_si256(seen, is_plus);
+	}
+	*plus_seen |= (uint32_t)_mm256_movemask_epi8(seen);
+	return p;
+}
+
+/* The scan a block at a time with AVX2. Returns where the scan goes on,
+ * or NULL when the piece ended. */
+static const char *piece_scan_avx2(const char *p, const char *end, int name,
+                                   struct form_piece *fp)
+{
+	uint32_t plus_seen = 0, mask, plus_mask;
+
+	while ((p = plain_blocks_avx2(p, end, &plus_seen, &mask, &plus_mask)) + 32 <= end) {
+		fp->plus |= plus_seen != 0;
+		plus_seen = 0;
+		if (piece_block(p, mask, plus_mask, name, fp))
+			return NULL;
+		p += 32;
+	}
+	fp->plus |= plus_seen != 0;
+	return p;
+}
+#endif
+
+#if defined(__SSE2__)
+static const char *piece_scan_sse2(const char *p, const char *end, int name,
+                                   struct form_piece *fp)
+{
+	const __m128i plus = _mm_set1_epi8('+');
+	uint32_t plus_seen = 0;
+
+	for (; end - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		uint32_t plus_mask = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, plus));
+		uint32_t mask = (waf_plain_16(v) | plus_mask) ^ 0xffffu;
+
+		if (mask == 0) {
+			plus_seen |= plus_mask;
+			continue;
+		}
+		if (piece_block(p, mask, plus_mask, name, fp))
+			return NULL;
+	}
+	fp->plus |= plus_seen != 0;
+	return p;
+}
+#endif
+
+/* Scan the piece that starts at p (a name when name is set). */
+static void piece_scan(const char *p, const char *end, int name, struct form_piece *fp)
+{
+	fp->sum = 0;
+	fp->plus = fp->pct = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (end - p >= 32 && __builtin_cpu_supports("avx2") &&
+	    (p = piece_scan_avx2(p, end, name, fp)) == NULL)
+		return;
+#endif
+#if defined(__SSE2__)
+	if ((p = piece_scan_sse2(p, end, name, fp)) == NULL)
+		return;
+#endif
+	for (; p < end; p++) {
+		char c = *p;
+
+		if (c == '&' || (c == '=' && name)) {
+			fp->end = p;
+			return;
+		}
+		if (c == '+') {
+			fp->plus = 1;
+		} else {
+			fp->pct |= c == '%';
+			fp->sum |= waf_summary_byte((unsigned char)c);
+		}
+	}
+	fp->end = end;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* plus_to_space 32 bytes at a time where the processor has AVX2. Returns
+ * the bytes done. */
 __attribute__((target("avx2"))) static size_t plus_to_space_avx2(char *out, const char *in,
                                                                  size_t n)
 {
@@ -132,19 +270,20 @@ static void plus_to_space(char *out, const char *in, size_t n)
 		out[i] = in[i] == '+' ? ' ' : in[i];
 }
 
-/* Decode '+' and %XX once, as a form parser does (no %u: servers do not).
- * Borrows s when there is nothing to decode. The text between two '%' is
- * copied in one go: most values have few or none. Returns 0 or -1 (arena
- * full). */
-static int form_decode(struct waf_request *r, const char *s, size_t len, const char **out,
-                       size_t *out_len)
+/* Decode the piece s..fp->end: '+' and %XX once, as a form parser does
+ * (no %u: servers do not). Borrows s when there is nothing to decode. The
+ * text between two '%' is copied in one go: most values have few or none.
+ * Returns 0 or -1 (arena full). */
+static int form_decode(struct waf_request *r, const char *s, const struct form_piece *fp,
+                       const char **out, size_t *out_len)
 {
-	const char *p = s, *end = s + len, *pct = memchr(s, '%', len);
+	size_t len = (size_t)(fp->end - s);
+	const char *p = s, *end = fp->end, *pct;
 	size_t o = 0;
 	char *buf;
 	int h, l;
 
-	if (pct == NULL && memchr(s, '+', len) == NULL) {
+	if (!fp->plus && !fp->pct) {
 		*out = s;
 		*out_len = len;
 		return 0;
@@ -152,6 +291,7 @@ static int form_decode(struct waf_request *r, const char *s, size_t len, const c
 	buf = arena_reserve(r, len);
 	if (buf == NULL)
 		return -1;
+	pct = fp->pct ? memchr(s, '%', len) : NULL;
 	for (;;) {
 		plus_to_space(buf + o, p, (size_t)((pct ? pct : end) - p));
 		o += (size_t)((pct ? pct : end) - p);
@@ -169,36 +309,44 @@ static int form_decode(struct waf_request *r, const char *s, size_t len, const c
 	return 0;
 }
 
-/* One "name=value" (or a bare "name", which has no value entry). */
-static int form_pair(struct waf_request *r, const char *p, const char *e)
+/* Decode the piece that starts at s and add it (name: NULL for a name).
+ * Its summary goes with it unless '%' made bytes the scan did not see. */
+static int form_add(struct waf_request *r, const char *s, const struct form_piece *fp,
+                    const char *name, size_t name_len, const char **text, size_t *text_len)
 {
-	const char *eq = memchr(p, '=', (size_t)(e - p));
-	const char *name_end = eq ? eq : e, *name, *value;
-	size_t name_len, value_len;
+	struct waf_value *v;
 
-	if (form_decode(r, p, (size_t)(name_end - p), &name, &name_len) < 0 ||
-	    add_arg(r, name, name_len, NULL, 0) < 0)
+	if (form_decode(r, s, fp, text, text_len) < 0 ||
+	    add_arg(r, *text, *text_len, name, name_len) < 0)
 		return -1;
-	if (eq == NULL)
-		return 0;
-	if (form_decode(r, eq + 1, (size_t)(e - eq - 1), &value, &value_len) < 0 ||
-	    add_arg(r, value, value_len, name, name_len) < 0)
-		return -1;
+	v = &r->args[r->n_args - 1];
+	v->has_sum = !fp->pct;
+	v->sum = fp->sum;
 	return 0;
 }
 
 size_t waf_parse_urlencoded(struct waf_request *r, const char *s, size_t len)
 {
-	const char *p = s, *end = s + len, *amp, *e;
-	size_t start = r->n_args;
+	const char *p = s, *end = s + len, *name, *value;
+	size_t start = r->n_args, name_len, value_len;
+	struct form_piece fp;
 
 	while (p < end) {
-		amp = memchr(p, '&', (size_t)(end - p));
-		e = amp ? amp : end;
+		piece_scan(p, end, 1, &fp);
 		/* "a=1&&b=2": the empty piece is no arg */
-		if (e > p && form_pair(r, p, e) < 0)
+		if (fp.end == p && (fp.end == end || *fp.end == '&')) {
+			p++;
+			continue;
+		}
+		if (form_add(r, p, &fp, NULL, 0, &name, &name_len) < 0 || fp.end == end)
 			break;
-		p = amp ? amp + 1 : end;
+		p = fp.end + 1;
+		if (fp.end[0] == '&')
+			continue; /* a bare name: no value entry */
+		piece_scan(p, end, 0, &fp);
+		if (form_add(r, p, &fp, name, name_len, &value, &value_len) < 0 || fp.end == end)
+			break;
+		p = fp.end + 1;
 	}
 	return r->n_args - start;
 }

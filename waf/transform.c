@@ -10,12 +10,7 @@
 
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
+#include "waf/summary_simd.h"
 
 #define URL_DECODE_MAX_PASSES 8 /* "%252527" needs 3; more is an attack on the CPU */
 #define CODE_POINT_MAX        0x10ffff
@@ -502,7 +497,7 @@ const char *waf_transform_skip(const unsigned char *list, size_t n, unsigned noo
  * characters are numbered 0..31 in byte order), WAF_CLASS_MAX for a
  * letter, a digit or a space. */
 /* clang-format off */
-static const unsigned char ascii_class[128] = {
+const unsigned char waf_ascii_class[128] = {
 	35, 35, 35, 35, 35, 35, 35, 35, 35, 32, 33, 35, 35, 34, 35, 35,
 	35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35, 35,
 	37,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
@@ -516,7 +511,7 @@ static const unsigned char ascii_class[128] = {
 
 static unsigned byte_class(unsigned char c)
 {
-	return c >= 0x80 ? WAF_CLASS_HIGH : ascii_class[c];
+	return c >= 0x80 ? WAF_CLASS_HIGH : waf_ascii_class[c];
 }
 
 static uint64_t summary_scalar(const unsigned char *s, size_t len)
@@ -539,24 +534,10 @@ static uint64_t flagged(const unsigned char *p, uint32_t mask, uint64_t sum)
 }
 
 /* Letters, digits and spaces (most of any value) are recognised a vector
- * at a time with a few compares; only the other bytes are looked at one
- * by one. A range [lo, lo + n) is one signed compare once lo is shifted
- * to -128. The last vector overlaps the one before rather than leave a
- * tail: a byte seen twice changes nothing. */
+ * at a time with a few compares (waf/summary_simd.h); only the other
+ * bytes are looked at one by one. The last vector overlaps the one before
+ * rather than leave a tail: a byte seen twice changes nothing. */
 #if defined(__SSE2__)
-/* Bit k set when byte k of v is a letter, a digit or a space. */
-static uint32_t plain_16(__m128i v)
-{
-	__m128i alpha = _mm_cmplt_epi8(
-	    _mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8((char)(0x80 - 'a'))),
-	    _mm_set1_epi8(-128 + 26));
-	__m128i digit =
-	    _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8((char)(0x80 - '0'))), _mm_set1_epi8(-128 + 10));
-	__m128i space = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
-
-	return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(alpha, digit), space));
-}
-
 /* len >= 16 */
 static uint64_t summary_sse2(const unsigned char *p, size_t len)
 {
@@ -565,7 +546,7 @@ static uint64_t summary_sse2(const unsigned char *p, size_t len)
 	for (size_t i = 0; i < len; i += 16) {
 		if (len - i < 16)
 			i = len - 16;
-		sum = flagged(p + i, plain_16(_mm_loadu_si128((const __m128i *)(p + i))) ^ 0xffffu,
+		sum = flagged(p + i, waf_plain_16(_mm_loadu_si128((const __m128i *)(p + i))) ^ 0xffffu,
 		              sum);
 	}
 	return sum;
@@ -573,20 +554,6 @@ static uint64_t summary_sse2(const unsigned char *p, size_t len)
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* The same, 32 bytes at a time, on processors with AVX2 (nearly every
- * x86-64 server): chosen at run time, the build targets plain x86-64. */
-__attribute__((target("avx2"))) static __m256i plain_32(__m256i v)
-{
-	__m256i alpha = _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 26),
-	                                  _mm256_add_epi8(_mm256_or_si256(v, _mm256_set1_epi8(0x20)),
-	                                                  _mm256_set1_epi8((char)(0x80 - 'a'))));
-	__m256i digit = _mm256_cmpgt_epi8(_mm256_set1_epi8(-128 + 10),
-	                                  _mm256_add_epi8(v, _mm256_set1_epi8((char)(0x80 - '0'))));
-
-	return _mm256_or_si256(_mm256_or_si256(alpha, digit),
-	                       _mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')));
-}
-
 /* len >= 32 */
 __attribute__((target("avx2"))) static uint64_t summary_avx2(const unsigned char *p, size_t len)
 {
@@ -595,8 +562,8 @@ __attribute__((target("avx2"))) static uint64_t summary_avx2(const unsigned char
 
 	/* two vectors a turn: ordinary text passes both with one test */
 	for (; len - i >= 64; i += 64) {
-		__m256i a = plain_32(_mm256_loadu_si256((const __m256i *)(p + i)));
-		__m256i b = plain_32(_mm256_loadu_si256((const __m256i *)(p + i + 32)));
+		__m256i a = waf_plain_32(_mm256_loadu_si256((const __m256i *)(p + i)));
+		__m256i b = waf_plain_32(_mm256_loadu_si256((const __m256i *)(p + i + 32)));
 
 		if ((uint32_t)_mm256_movemask_epi8(_mm256_and_si256(a, b)) == 0xffffffffu)
 			continue;
@@ -608,7 +575,7 @@ __attribute__((target("avx2"))) static uint64_t summary_avx2(const unsigned char
 			i = len - 32;
 		sum = flagged(p + i,
 		              ~(uint32_t)_mm256_movemask_epi8(
-		                  plain_32(_mm256_loadu_si256((const __m256i *)(p + i)))),
+		                  waf_plain_32(_mm256_loadu_si256((const __m256i *)(p + i)))),
 		              sum);
 	}
 	return sum;

@@ -68,6 +68,16 @@ enum waf_byte_class {
 /* The classes of the bytes of s[0..len). */
 uint64_t waf_summary(const char *s, size_t len);
 
+/* The class of each ASCII byte, WAF_CLASS_MAX for a letter, a digit or a
+ * space; and the summary of one byte (0 for those). */
+extern const unsigned char waf_ascii_class[128];
+
+static inline uint64_t waf_summary_byte(unsigned char c)
+{
+	return c >= 0x80 ? 1ull << WAF_CLASS_HIGH
+	                 : (1ull << waf_ascii_class[c]) & ~(1ull << WAF_CLASS_MAX);
+}
+
 /* The classes of the bytes of the NUL-terminated set (a "\x80" stands for
  * every byte from 0x80). For the prefilters written next to patterns. */
 uint64_t waf_summary_of_set(const char *set);

@@ -4,8 +4,9 @@
  * second the Cookie value, the rest the body. Then every target is
  * extracted and every transform run on every value. Checks: parsed values
  * point into the input or the arena (or are the path "/"); the documented arena size is
- * enough (only the args cap truncates); secret headers are flagged; no
- * transform output is longer than its input, in place or not. */
+ * enough (only the args cap truncates); secret headers are flagged; a
+ * summary a decoder hands on is the value's; no transform output is
+ * longer than its input, in place or not. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,9 @@ static void extract_all(struct waf_request *r, const char *buf, size_t len,
 				inside(r, buf, len, &vals[i]);
 			if (t == WAF_TARGET_HEADERS || t == WAF_TARGET_HEADER)
 				check_secret(&vals[i]);
+			/* a summary a decoder hands on is the value's */
+			if (vals[i].has_sum && vals[i].sum != waf_summary(vals[i].data, vals[i].len))
+				abort();
 			transform_all(&vals[i]);
 		}
 	}

@@ -3,6 +3,7 @@
  * (urlencoded, JSON, multipart) on valid, cut and malformed input, with
  * the arena and the args array filled to their limits. */
 #include "waf/request.h"
+#include "waf/transform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,6 +418,63 @@ static void test_urlencoded_long(void)
 	ok(good, "form: 3000 long values decode as a byte at a time would");
 }
 
+/* Random forms (separators, escapes, '+', punctuation, high bytes) at the
+ * vector code's lengths, against a split and decode a byte at a time; and
+ * every summary the decoder hands on is waf_summary of the decoded text. */
+static void test_urlencoded_random(void)
+{
+	static const char alphabet[] = "aaaaaaaaaaBBBBzz0099      +++++&&==%%%41%2b%zz<>'\";(),.\xff\x01\t";
+	static char form[2048], want[2048];
+	unsigned long seed = 11;
+	int split = 1, summed = 1, with_sum = 0;
+
+	for (int i = 0; i < 4000 && split && summed; i++) {
+		size_t len, k, p = 0, n_want = 0;
+
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		len = (seed >> 33) % sizeof(form);
+		for (k = 0; k < len; k++) {
+			seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+			/* long runs without separators now and then */
+			form[k] = alphabet[(seed >> 33) % ((i & 3) ? sizeof(alphabet) - 1 : 20)];
+		}
+		fresh(sizeof(arena));
+		waf_parse_urlencoded(&wr, form, len);
+		/* the reference: pairs between '&', the name up to the first '=' */
+		while (p < len && split) {
+			const char *amp = memchr(form + p, '&', len - p);
+			size_t e = amp ? (size_t)(amp - form) : len;
+			const char *eq = memchr(form + p, '=', e - p);
+			size_t ne = eq ? (size_t)(eq - form) : e, n;
+
+			if (e > p) {
+				n = ref_form_decode(form + p, ne - p, want);
+				split = n_want < wr.n_args && wr.args[n_want].len == n &&
+				        memcmp(wr.args[n_want].data, want, n) == 0 &&
+				        wr.args[n_want].name == NULL;
+				n_want++;
+				if (eq != NULL && split) {
+					n = ref_form_decode(eq + 1, e - ne - 1, want);
+					split = n_want < wr.n_args && wr.args[n_want].len == n &&
+					        memcmp(wr.args[n_want].data, want, n) == 0 &&
+					        wr.args[n_want].name == wr.args[n_want - 1].data;
+					n_want++;
+				}
+			}
+			p = e + 1;
+		}
+		split = split && n_want == wr.n_args;
+		for (k = 0; k < wr.n_args && summed; k++) {
+			const struct waf_value *v = &wr.args[k];
+
+			summed = !v->has_sum || v->sum == waf_summary(v->data, v->len);
+			with_sum += v->has_sum;
+		}
+	}
+	ok(split, "form: 4000 random forms split and decode as a byte at a time would");
+	ok(summed && with_sum > 10000, "form: the summaries handed on are the decoded text's");
+}
+
 static void test_json(void)
 {
 	const char *s;
@@ -665,6 +723,7 @@ int main(void)
 	test_args_sources();
 	test_urlencoded();
 	test_urlencoded_long();
+	test_urlencoded_random();
 	test_json();
 	test_multipart();
 	test_limits();
