@@ -104,15 +104,18 @@ int main(int argc, char **argv)
 	struct error err;
 	struct waf_engine *e;
 	int blocked = 0;
-	double t0;
+	double t0, best = 1e9;
 
 	if (waf_preset_rules(&rules, &n) != 0 || (e = waf_engine_build(rules, n, &err)) == NULL) {
 		fprintf(stderr, "cannot build the presets: %s\n", err.message);
 		return 1;
 	}
+	if (getenv("WAF_FORM_BITS") != NULL) /* compare the form scan's vector widths */
+		waf_form_vector_limit(atoi(getenv("WAF_FORM_BITS")));
 	t0 = now();
 	for (int i = 0; i < iters; i++) {
 		struct waf_hit hit;
+		double t1 = now();
 
 		waf_request_init(&r, arena, sizeof(arena));
 		r.method = form ? "POST" : "GET";
@@ -127,10 +130,15 @@ int main(int argc, char **argv)
 		r.body_len = r.body_total = body_len;
 		if (waf_engine_eval(e, 1, &r, NULL, NULL, &hit, 0) == WAF_BLOCK && blocked++ == 0)
 			printf("blocked by rule %lld on %s: %s\n", hit.rule_id, hit.target, hit.excerpt);
+		t1 = now() - t1;
+		best = t1 < best ? t1 : best;
 	}
-	printf("%s: %.2f us per request over %d (%zu rules, %zu body bytes, %zu args), %d blocked\n",
-	       lorem ? "lorem" : form ? "form" : "get", (now() - t0) / iters * 1e6, iters, n, body_len, r.n_args,
-	       blocked);
+	/* the fastest request: what the code costs when nothing else on the
+	 * machine gets in the way (a noisy host only ever adds time) */
+	printf("%s: %.2f us per request over %d, fastest %.2f us (%zu rules, %zu body bytes, "
+	       "%zu args), %d blocked\n",
+	       lorem ? "lorem" : form ? "form" : "get", (now() - t0) / iters * 1e6, iters, best * 1e6,
+	       n, body_len, r.n_args, blocked);
 	waf_engine_free(e);
 	waf_rule_list_free(rules, n);
 	waf_thread_release();

@@ -107,6 +107,10 @@ size_t waf_request_values(struct waf_request *r, enum waf_target t, const char *
  * number of entries added. When the arena or r->args is full, the parse
  * stops (counted in r->truncated); a value is never cut in the middle. */
 size_t waf_parse_urlencoded(struct waf_request *r, const char *s, size_t len);
+/* For tests: the widest vector the form scan may use (512, 256, 128 or 0
+ * bits; it also never uses more than the processor has). Not thread-safe:
+ * call it before any parse. */
+void waf_form_vector_limit(int bits);
 /* Walk a JSON text (possibly cut at the inspection limit: what was read
  * before the cut counts) and append every object key and every string,
  * number and literal value (strings with their escapes decoded to UTF-8)

@@ -93,45 +93,77 @@ static int eq_nocase(const char *s, size_t n, const char *lit)
  * without '%' then needs at most the copy that turns '+' into spaces, and
  * hands its summary to the matcher, which need not read it again. */
 
+enum { PIECE_PLUS = 1, PIECE_PCT = 2 };
+
 struct form_piece {
 	const char *end; /* the '&' or '=' that ends it, or the input's end */
 	uint64_t sum;    /* the classes of its bytes, '+' counted as a space */
-	int plus, pct;   /* it holds a '+', a '%' */
+	unsigned has;    /* PIECE_PLUS, PIECE_PCT: it holds a '+', a '%' (one
+			    field: a word read after two byte stores would stall) */
 };
 
 /* The bytes of p flagged in mask (neither plain nor '+'), in order, and
  * the '+' bytes in plus (bit k: p[k]). Returns 1 when one of them ends
  * the piece (fp->end set). */
-static int piece_block(const char *p, uint32_t mask, uint32_t plus, int name,
+static int piece_block(const char *p, uint64_t mask, uint64_t plus, int name,
                        struct form_piece *fp)
 {
 	for (; mask != 0; mask &= mask - 1) {
-		int k = __builtin_ctz(mask);
+		int k = __builtin_ctzll(mask);
 		char c = p[k];
 
 		if (c == '&' || (c == '=' && name)) {
-			fp->plus |= (plus & ((1u << k) - 1)) != 0;
+			fp->has |= (plus & ((1ull << k) - 1)) != 0 ? PIECE_PLUS : 0;
 			fp->end = p + k;
 			return 1;
 		}
-		fp->pct |= c == '%';
+		fp->has |= c == '%' ? PIECE_PCT : 0;
 		fp->sum |= waf_summary_byte((unsigned char)c);
 	}
-	fp->plus |= plus != 0;
+	fp->has |= plus != 0 ? PIECE_PLUS : 0;
 	return 0;
 }
 
+/* The vector loops: each skips the blocks of its width that hold only
+ * words, spaces and '+' (the usual ones; their '+' go into *plus_seen)
+ * and returns the first block that holds another byte, with its masks
+ * (bytes neither plain nor '+'; '+'), or where less than a block is left.
+ * All the vector work is inside them, with no call: their constants stay
+ * in registers, and the AVX ones leave no dirty upper state (which would
+ * slow the SSE code after them down). */
+typedef const char *plain_blocks_fn(const char *p, const char *end, uint64_t *plus_seen,
+                                    uint64_t *mask, uint64_t *plus_mask);
+
+#if defined(__SSE2__)
+static const char *plain_blocks_sse2(const char *p, const char *end, uint64_t *plus_seen,
+                                     uint64_t *mask, uint64_t *plus_mask)
+{
+	const __m128i plus = _mm_set1_epi8('+');
+	uint32_t seen = 0;
+
+	for (; end - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		uint32_t is_plus = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, plus));
+		uint32_t m = (waf_plain_16(v) | is_plus) ^ 0xffffu;
+
+		if (m != 0) {
+			*mask = m;
+			*plus_mask = is_plus;
+			break;
+		}
+		seen |= is_plus;
+	}
+	*plus_seen |= seen;
+	return p;
+}
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__)
-/* Skip the 32-byte blocks that hold only words, spaces and '+' (the usual
- * ones; their '+' go into *plus_seen). Returns the first block that holds
- * another byte, with its masks (bytes neither plain nor '+', '+'), or
- * where fewer than 32 bytes are left. For processors with AVX2 (chosen at
- * run time: the build targets plain x86-64). Every vector instruction is
- * in here: a caller with 256-bit state left dirty would slow the SSE code
- * after it down. */
+/* Processors with AVX2 or AVX-512BW (chosen at run time: the build
+ * targets plain x86-64). */
 __attribute__((target("avx2"), noinline)) static const char *
-plain_blocks_avx2(const char *p, const char *end, uint32_t *plus_seen, uint32_t *mask,
-                  uint32_t *plus_mask)
+plain_blocks_avx2(const char *p, const char *end, uint64_t *plus_seen, uint64_t *mask,
+                  uint64_t *plus_mask)
 {
 	const __m256i plus = _mm256_set1_epi8('+');
 	__m256i seen = _mm256_setzero_si256();
@@ -153,61 +185,80 @@ plain_blocks_avx2(const char *p, const char *end, uint32_t *plus_seen, uint32_t 
 	return p;
 }
 
-/* The scan a block at a time with AVX2. Returns where the scan goes on,
- * or NULL when the piece ended. */
-static const char *piece_scan_avx2(const char *p, const char *end, int name,
-                                   struct form_piece *fp)
+/* The same test as waf_plain_32, as unsigned ranges into mask registers. */
+__attribute__((target("avx512bw"), noinline)) static const char *
+plain_blocks_avx512(const char *p, const char *end, uint64_t *plus_seen, uint64_t *mask,
+                    uint64_t *plus_mask)
 {
-	uint32_t plus_seen = 0, mask, plus_mask;
+	const __m512i bit5 = _mm512_set1_epi8(0x20), a = _mm512_set1_epi8('a');
+	const __m512i zero = _mm512_set1_epi8('0'), space = _mm512_set1_epi8(' ');
+	const __m512i plus = _mm512_set1_epi8('+');
+	const __m512i n_alpha = _mm512_set1_epi8(25), n_digit = _mm512_set1_epi8(9);
+	__mmask64 seen = 0;
 
-	while ((p = plain_blocks_avx2(p, end, &plus_seen, &mask, &plus_mask)) + 32 <= end) {
-		fp->plus |= plus_seen != 0;
+	for (; end - p >= 64; p += 64) {
+		__m512i v = _mm512_loadu_si512((const void *)p);
+		__mmask64 is_plus = _mm512_cmpeq_epi8_mask(v, plus);
+		__mmask64 ok =
+		    _mm512_cmple_epu8_mask(_mm512_sub_epi8(_mm512_or_si512(v, bit5), a), n_alpha) |
+		    _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, zero), n_digit) |
+		    _mm512_cmpeq_epi8_mask(v, space) | is_plus;
+
+		if (~ok != 0) {
+			*mask = ~ok;
+			*plus_mask = is_plus;
+			break;
+		}
+		seen |= is_plus;
+	}
+	*plus_seen |= seen;
+	return p;
+}
+#endif
+
+/* A piece's scan with one of the loops (blocks of width bytes). Returns
+ * where the scan goes on, or NULL when the piece ended. */
+static const char *piece_scan_blocks(plain_blocks_fn *fn, long width, const char *p,
+                                     const char *end, int name, struct form_piece *fp)
+{
+	uint64_t plus_seen = 0, mask = 0, plus_mask = 0;
+
+	while (end - (p = fn(p, end, &plus_seen, &mask, &plus_mask)) >= width) {
+		fp->has |= plus_seen != 0 ? PIECE_PLUS : 0;
 		plus_seen = 0;
 		if (piece_block(p, mask, plus_mask, name, fp))
 			return NULL;
-		p += 32;
+		p += width;
 	}
-	fp->plus |= plus_seen != 0;
+	fp->has |= plus_seen != 0 ? PIECE_PLUS : 0;
 	return p;
 }
-#endif
 
-#if defined(__SSE2__)
-static const char *piece_scan_sse2(const char *p, const char *end, int name,
-                                   struct form_piece *fp)
+/* The widest vector the form scan may use (waf_form_vector_limit). */
+static int form_vector_bits = 512;
+
+void waf_form_vector_limit(int bits)
 {
-	const __m128i plus = _mm_set1_epi8('+');
-	uint32_t plus_seen = 0;
-
-	for (; end - p >= 16; p += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-		uint32_t plus_mask = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, plus));
-		uint32_t mask = (waf_plain_16(v) | plus_mask) ^ 0xffffu;
-
-		if (mask == 0) {
-			plus_seen |= plus_mask;
-			continue;
-		}
-		if (piece_block(p, mask, plus_mask, name, fp))
-			return NULL;
-	}
-	fp->plus |= plus_seen != 0;
-	return p;
+	form_vector_bits = bits;
 }
-#endif
 
-/* Scan the piece that starts at p (a name when name is set). */
+/* Scan the piece that starts at p (a name when name is set): the widest
+ * loop the processor has, then narrower ones for what is left. */
 static void piece_scan(const char *p, const char *end, int name, struct form_piece *fp)
 {
 	fp->sum = 0;
-	fp->plus = fp->pct = 0;
+	fp->has = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
-	if (end - p >= 32 && __builtin_cpu_supports("avx2") &&
-	    (p = piece_scan_avx2(p, end, name, fp)) == NULL)
+	if (end - p >= 64 && form_vector_bits >= 512 && __builtin_cpu_supports("avx512bw") &&
+	    (p = piece_scan_blocks(plain_blocks_avx512, 64, p, end, name, fp)) == NULL)
+		return;
+	if (end - p >= 32 && form_vector_bits >= 256 && __builtin_cpu_supports("avx2") &&
+	    (p = piece_scan_blocks(plain_blocks_avx2, 32, p, end, name, fp)) == NULL)
 		return;
 #endif
 #if defined(__SSE2__)
-	if ((p = piece_scan_sse2(p, end, name, fp)) == NULL)
+	if (end - p >= 16 && form_vector_bits >= 128 &&
+	    (p = piece_scan_blocks(plain_blocks_sse2, 16, p, end, name, fp)) == NULL)
 		return;
 #endif
 	for (; p < end; p++) {
@@ -218,9 +269,9 @@ static void piece_scan(const char *p, const char *end, int name, struct form_pie
 			return;
 		}
 		if (c == '+') {
-			fp->plus = 1;
+			fp->has |= PIECE_PLUS;
 		} else {
-			fp->pct |= c == '%';
+			fp->has |= c == '%' ? PIECE_PCT : 0;
 			fp->sum |= waf_summary_byte((unsigned char)c);
 		}
 	}
@@ -283,7 +334,7 @@ static int form_decode(struct waf_request *r, const char *s, const struct form_p
 	char *buf;
 	int h, l;
 
-	if (!fp->plus && !fp->pct) {
+	if (fp->has == 0) {
 		*out = s;
 		*out_len = len;
 		return 0;
@@ -291,7 +342,7 @@ static int form_decode(struct waf_request *r, const char *s, const struct form_p
 	buf = arena_reserve(r, len);
 	if (buf == NULL)
 		return -1;
-	pct = fp->pct ? memchr(s, '%', len) : NULL;
+	pct = (fp->has & PIECE_PCT) ? memchr(s, '%', len) : NULL;
 	for (;;) {
 		plus_to_space(buf + o, p, (size_t)((pct ? pct : end) - p));
 		o += (size_t)((pct ? pct : end) - p);
@@ -320,7 +371,7 @@ static int form_add(struct waf_request *r, const char *s, const struct form_piec
 	    add_arg(r, *text, *text_len, name, name_len) < 0)
 		return -1;
 	v = &r->args[r->n_args - 1];
-	v->has_sum = !fp->pct;
+	v->has_sum = !(fp->has & PIECE_PCT);
 	v->sum = fp->sum;
 	return 0;
 }
