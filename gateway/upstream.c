@@ -63,40 +63,68 @@ static int is_hop_by_hop(const struct http1_header *h, const struct http1_header
 	return http1_list_has_token(connection->value, connection->value_len, name);
 }
 
-static void add_str(struct evbuffer *out, const char *s)
+/* A head being written: built in a local buffer and handed to the
+ * evbuffer in one piece (an evbuffer_add per name, colon and value cost
+ * ~0.7 us per proxied request, a tenth of its user time). */
+struct head {
+	struct evbuffer *out;
+	size_t len;
+	char buf[4096];
+};
+
+static void head_flush(struct head *h)
 {
-	evbuffer_add(out, s, strlen(s));
+	if (h->len > 0)
+		evbuffer_add(h->out, h->buf, h->len);
+	h->len = 0;
+}
+
+static void add_bytes(struct head *h, const char *s, size_t n)
+{
+	if (n > sizeof(h->buf) - h->len) {
+		head_flush(h);
+		if (n > sizeof(h->buf)) {
+			evbuffer_add(h->out, s, n);
+			return;
+		}
+	}
+	memcpy(h->buf + h->len, s, n);
+	h->len += n;
+}
+
+static void add_str(struct head *h, const char *s)
+{
+	add_bytes(h, s, strlen(s));
 }
 
 /* "Name: value\r\n" without printf (this is the per-request path). */
-static void add_field(struct evbuffer *out, const char *name, const char *value, size_t len)
+static void add_field(struct head *h, const char *name, size_t name_len, const char *value,
+                      size_t len)
 {
-	add_str(out, name);
-	evbuffer_add(out, ": ", 2);
-	evbuffer_add(out, value, len);
-	evbuffer_add(out, "\r\n", 2);
+	add_bytes(h, name, name_len);
+	add_bytes(h, ": ", 2);
+	add_bytes(h, value, len);
+	add_bytes(h, "\r\n", 2);
 }
 
-static void add_header(struct evbuffer *out, const struct http1_header *h)
+static void add_header(struct head *h, const struct http1_header *hd)
 {
-	evbuffer_add(out, h->name, h->name_len);
-	evbuffer_add(out, ": ", 2);
-	evbuffer_add(out, h->value, h->value_len);
-	evbuffer_add(out, "\r\n", 2);
+	add_field(h, hd->name, hd->name_len, hd->value, hd->value_len);
 }
 
-static void write_request_head(struct upstream *up, struct evbuffer *out)
+static void write_request_head(struct upstream *up, struct evbuffer *evb)
 {
+	struct head head = {.out = evb}, *out = &head;
 	struct conn *c = up->c;
 	const struct http1_request *r = c->req;
 	const struct http1_header *conn_h = http1_find_header(r->headers, r->n_headers, "connection");
 	const struct http1_header *upg = http1_find_header(r->headers, r->n_headers, "upgrade");
 	const char *ip_header = c->app->client_ip_header;
 
-	evbuffer_add(out, r->method, r->method_len);
-	evbuffer_add(out, " ", 1);
-	evbuffer_add(out, r->target, r->target_len);
-	evbuffer_add(out, " HTTP/1.1\r\n", 11);
+	add_bytes(out, r->method, r->method_len);
+	add_bytes(out, " ", 1);
+	add_bytes(out, r->target, r->target_len);
+	add_bytes(out, " HTTP/1.1\r\n", 11);
 	for (size_t i = 0; i < r->n_headers; i++) {
 		const struct http1_header *h = &r->headers[i];
 
@@ -110,18 +138,19 @@ static void write_request_head(struct upstream *up, struct evbuffer *out)
 		add_str(out, "Transfer-Encoding: chunked\r\n");
 	if (r->upgrade && upg != NULL) {
 		add_str(out, "Connection: upgrade\r\n");
-		add_field(out, "Upgrade", upg->value, upg->value_len);
+		add_field(out, "Upgrade", 7, upg->value, upg->value_len);
 	}
 	/* The client address is the TCP peer, or what a trusted proxy says
 	 * (SPEC 6): what a client claims in its own X-Forwarded-For is not
 	 * passed on. */
-	add_field(out, "X-Forwarded-For", c->client_ip, strlen(c->client_ip));
+	add_field(out, "X-Forwarded-For", 15, c->client_ip, strlen(c->client_ip));
 	add_str(out, c->ssl ? "X-Forwarded-Proto: https\r\n" : "X-Forwarded-Proto: http\r\n");
 	if (r->host != NULL)
-		add_field(out, "X-Forwarded-Host", r->host, r->host_len);
+		add_field(out, "X-Forwarded-Host", 16, r->host, r->host_len);
 	if (strcasecmp(ip_header, "X-Forwarded-For") != 0)
-		add_field(out, ip_header, c->client_ip, strlen(c->client_ip));
-	evbuffer_add(out, "\r\n", 2);
+		add_field(out, ip_header, strlen(ip_header), c->client_ip, strlen(c->client_ip));
+	add_bytes(out, "\r\n", 2);
+	head_flush(out);
 }
 
 /* Length of a Transfer-Encoding value without its final ", chunked". */
@@ -138,7 +167,7 @@ static void write_response_head(struct upstream *up)
 {
 	struct conn *c = up->c;
 	const struct http1_response *r = &up->resp;
-	struct evbuffer *out = cio_output(c->io);
+	struct head head = {.out = cio_output(c->io)}, *out = &head;
 	const struct http1_header *conn_h = http1_find_header(r->headers, r->n_headers, "connection");
 	const struct http1_header *upg = http1_find_header(r->headers, r->n_headers, "upgrade");
 	int interim = r->status < 200;
@@ -146,17 +175,17 @@ static void write_response_head(struct upstream *up)
 	char code[4] = { (char)('0' + r->status / 100 % 10), (char)('0' + r->status / 10 % 10),
 			 (char)('0' + r->status % 10), ' ' };
 
-	evbuffer_add(out, "HTTP/1.1 ", 9);
-	evbuffer_add(out, code, 4);
-	evbuffer_add(out, r->reason, r->reason_len);
-	evbuffer_add(out, "\r\n", 2);
+	add_bytes(out, "HTTP/1.1 ", 9);
+	add_bytes(out, code, 4);
+	add_bytes(out, r->reason, r->reason_len);
+	add_bytes(out, "\r\n", 2);
 	for (size_t i = 0; i < r->n_headers; i++)
 		if (!is_hop_by_hop(&r->headers[i], conn_h))
 			add_header(out, &r->headers[i]);
 	if (r->status == 101) {
-		evbuffer_add_printf(out, "Connection: upgrade\r\n");
+		add_str(out, "Connection: upgrade\r\n");
 		if (upg != NULL)
-			evbuffer_add_printf(out, "Upgrade: %.*s\r\n", (int)upg->value_len, upg->value);
+			add_field(out, "Upgrade", 7, upg->value, upg->value_len);
 	} else if (!interim) {
 		const struct http1_header *te =
 			http1_find_header(r->headers, r->n_headers, "transfer-encoding");
@@ -166,15 +195,15 @@ static void write_response_head(struct upstream *up)
 		if (r->body == HTTP1_BODY_CHUNKED && !up->dechunk)
 			add_header(out, te);
 		else if (r->body == HTTP1_BODY_CHUNKED && te->value_len > 7)
-			evbuffer_add_printf(out, "Transfer-Encoding: %.*s\r\n",
-					    (int)codings_before_chunked(te->value, te->value_len),
-					    te->value);
+			add_field(out, "Transfer-Encoding", 17, te->value,
+				  codings_before_chunked(te->value, te->value_len));
 		if (c->close_after || atomic_load(&c->w->shared->draining))
 			add_str(out, "Connection: close\r\n");
 		else if (c->req->version_minor == 0)
 			add_str(out, "Connection: keep-alive\r\n");
 	}
-	evbuffer_add(out, "\r\n", 2);
+	add_bytes(out, "\r\n", 2);
+	head_flush(out);
 }
 
 /* (Re)start the backend inactivity timer: connect timeout, backend
