@@ -8,7 +8,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 out=${TMPDIR:-/tmp}/postern-waf-micro
 w=$src/waf
 gcc -O2 -g -std=c11 -D_GNU_SOURCE -I"$src" -o "$out" "$src/bench/waf_micro.c" \
-	"$w/rule.c" "$w/preset.c" "$w/engine.c" "$w/engine_build.c" "$w/request.c" "$w/request_body.c" \
+	"$w/rule.c" "$w/preset.c" "$w/engine.c" "$w/engine_build.c" "$w/request.c" "$w/request_body.c" "$w/request_form.c" \
 	"$w/transform.c" $(ls "$w"/detect_*.c "$w"/sqli_*.c 2>/dev/null | tr '\n' ' ') "$w/cidr.c" \
 	"$src/gateway/http1.c" "$src/common/error.c" "$src/common/log.c" \
 	$(pkg-config --cflags --libs libpcre2-8 jansson libsodium)

@@ -1,5 +1,5 @@
 /* The vector test behind waf_summary, shared with the decoders that
- * summarise a value while they scan it (waf/request_body.c): which bytes
+ * summarise a value while they scan it (waf/request_form.c): which bytes
  * of a vector are "plain" (a letter, a digit or a space: no class bit).
  * A range [lo, lo + n) is one signed compare once lo is shifted to -128. */
 #ifndef POSTERN_WAF_SUMMARY_SIMD_H
