@@ -2,7 +2,7 @@
 """The reverse proxy through the real daemon with real backends: routing,
 404/421, forwarded headers, hop-by-hop removal, keep-alive and pooling,
 chunked bodies both ways, a 100 MB response with flat memory, WebSocket,
-load balancing, health checks, 502/504, the HTTPS redirect and the ACME
+load balancing (each mode), health checks, 502/504, the HTTPS redirect and the ACME
 challenge path."""
 
 import base64
@@ -47,6 +47,8 @@ def setup():
            "--backend", B.url + ",weight=3", "--balance", "weighted")
     cli_ok("app", "add", "--name", "iphash", "--domain", "ip.test", "--backend", A.url,
            "--backend", B.url, "--backend", C.url, "--balance", "ip_hash")
+    cli_ok("app", "add", "--name", "leastconn", "--domain", "lc.test", "--backend", A.url,
+           "--backend", B.url, "--balance", "least_conn")
     cli_ok("app", "add", "--name", "health", "--domain", "health.test", "--backend", A.url,
            "--backend", C.url, "--health-path", "/healthz", "--health-interval", "1")
     cli_ok("app", "add", "--name", "down", "--domain", "down.test", "--backend",
@@ -236,6 +238,25 @@ def test_balancing():
     t.ok(len(set(seq)) == 1, "ip_hash: one client always reaches one backend: %s" % seq[:3])
 
 
+def test_least_conn():
+    slow = {}
+
+    def hold():
+        r, data = http_get("lc.test", "/slow?s=1.5")
+        slow["server"] = json.loads(data)["server"] if r.status == 200 else r.status
+
+    th = threading.Thread(target=hold)
+    th.start()
+    time.sleep(0.4)  # the slow request is in flight on one backend
+    seq = servers("lc.test", 6)
+    th.join()
+    t.ok(len(set(seq)) == 1 and seq[0] in ("A", "B") and seq[0] != slow.get("server"),
+         "least_conn: while one backend holds a request, the new ones go to the other: "
+         "%s (slow one on %s)" % (seq, slow.get("server")))
+    seq = servers("lc.test", 6)
+    t.eq(sorted(set(seq)), ["A", "B"], "least_conn: equal loads rotate: %s" % seq)
+
+
 def test_health():
     C.healthy = False
     time.sleep(2.5)
@@ -292,7 +313,8 @@ setup()
 daemon = Daemon(inst, env={"POSTERN_TEST_ACME_TOKENS": "tok_en-1=tok_en-1.thumbprint"})
 try:
     for fn in (test_routing, test_forwarded_headers, test_keepalive_and_pool, test_bodies,
-               test_large_response, test_websocket, test_balancing, test_health, test_errors,
+               test_large_response, test_websocket, test_balancing, test_least_conn,
+               test_health, test_errors,
                test_redirect_and_challenge, test_unresolvable_backend):
         t.run(fn)
 finally:
