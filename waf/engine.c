@@ -682,6 +682,24 @@ static int cond_eval(struct eval_ctx *x, const struct waf_ccond *cc)
 	return 0;
 }
 
+/* The rule's first condition cannot hold: the values of its source,
+ * already summarised in this request, lack what its prefilter needs
+ * (cond_eval's first test, read from the packed gates). */
+static int gate_closed(const struct waf_thread *t, const struct waf_gate *g)
+{
+	const struct waf_src_slot *slot;
+	uint64_t any;
+
+	if (g->src < 0)
+		return 0;
+	slot = &t->srcs[g->src];
+	if (slot->gen != t->gen || slot->n == SIZE_MAX || !slot->summed)
+		return 0;
+	any = slot->any;
+	return (any & g->grows) == 0 &&
+	       ((any & g->need_all) != g->need_all || (g->need_any != 0 && (any & g->need_any) == 0));
+}
+
 static int rule_applies(const struct waf_crule *cr, long long app_id)
 {
 	return cr->rule.n_applications == 0 ||
@@ -723,7 +741,8 @@ enum waf_verdict waf_engine_eval(const struct waf_engine *e, long long app_id,
 	for (size_t i = 0; i < e->n_rules; i++) {
 		const struct waf_crule *cr = &e->rules[i];
 
-		if (!rule_applies(cr, app_id) || !rule_match(&x, cr))
+		if (gate_closed(t, &e->gates[i]) || !rule_applies(cr, app_id) ||
+		    !rule_match(&x, cr))
 			continue;
 		if (cr->rule.action != WAF_ACTION_LOG && verdict == WAF_PASS) {
 			verdict = cr->rule.action == WAF_ACTION_BLOCK ? WAF_BLOCK : WAF_ALLOW;

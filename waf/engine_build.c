@@ -216,6 +216,24 @@ static int build_app_targets(struct waf_engine *e)
 	return 0;
 }
 
+/* The gate of a rule: its first condition's prefilter, when that
+ * condition reads summaries and its evaluation starts with the prefilter
+ * (not a body length_gt, which counts the declared length). */
+static void gate_build(struct waf_gate *g, const struct waf_crule *cr)
+{
+	const struct waf_ccond *cc = &cr->conds[0];
+
+	g->src = -1;
+	if (cr->rule.n_conditions == 0 || cc->src < 0 || !cc->summed ||
+	    (cc->need_all == 0 && cc->need_any == 0) ||
+	    (cc->cond->op == WAF_OP_LENGTH_GT && cc->cond->target == WAF_TARGET_BODY))
+		return;
+	g->src = cc->src;
+	g->need_all = cc->need_all;
+	g->need_any = cc->need_any;
+	g->grows = cc->grows;
+}
+
 struct waf_engine *waf_engine_build(const struct waf_rule *rules, size_t n, struct error *err)
 {
 	struct waf_engine *e = calloc(1, sizeof(*e));
@@ -224,7 +242,8 @@ struct waf_engine *waf_engine_build(const struct waf_rule *rules, size_t n, stru
 
 	error_clear(err);
 	if (e == NULL || order == NULL ||
-	    (n > 0 && (e->rules = calloc(n, sizeof(*e->rules))) == NULL))
+	    (n > 0 && (e->rules = calloc(n, sizeof(*e->rules))) == NULL) ||
+	    (e->gates = calloc(n ? n : 1, sizeof(*e->gates))) == NULL)
 		goto oom;
 	for (size_t i = 0; i < n; i++)
 		if (rules[i].enabled)
@@ -235,6 +254,7 @@ struct waf_engine *waf_engine_build(const struct waf_rule *rules, size_t n, stru
 		e->n_rules = i + 1;
 		if (crule_build(e, &e->rules[i], order[i], err) < 0)
 			goto fail;
+		gate_build(&e->gates[i], &e->rules[i]);
 	}
 	if (build_app_targets(e) < 0)
 		goto oom;
@@ -256,6 +276,7 @@ void waf_engine_free(struct waf_engine *e)
 	for (size_t i = 0; i < e->n_rules; i++)
 		crule_free(&e->rules[i]);
 	free(e->rules);
+	free(e->gates);
 	free(e->apps);
 	free(e);
 }

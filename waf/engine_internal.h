@@ -59,6 +59,16 @@ struct waf_crule {
 	unsigned targets; /* bit per target its conditions read */
 };
 
+/* What the evaluation loop reads first of each rule, packed together: a
+ * rule whose first condition has a prefilter on a source an earlier rule
+ * already summarised is settled here without touching the rule (which
+ * spans kilobytes, cold between requests). Exactly the first test of
+ * that condition's own evaluation. */
+struct waf_gate {
+	uint64_t need_all, need_any, grows; /* conds[0]'s */
+	int src;                            /* conds[0]'s source, -1: no gate */
+};
+
 struct waf_app_targets {
 	long long app_id;
 	unsigned targets;
@@ -66,6 +76,7 @@ struct waf_app_targets {
 
 struct waf_engine {
 	struct waf_crule *rules; /* evaluation order */
+	struct waf_gate *gates;  /* one per rule */
 	size_t n_rules;
 	const struct waf_condition *sources[WAF_MAX_SOURCES]; /* (target, header) pairs */
 	size_t n_sources;
