@@ -218,7 +218,13 @@ class Daemon:
         e.update(env or {})
         self.proc = subprocess.Popen([POSTERN, "-c", inst.conf], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=e)
-        if not (wait_port(inst.https_port) and wait_port(inst.http_port)):
+        ports = [inst.https_port, inst.http_port]
+        with open(inst.conf) as f:
+            # the admin listener opens on the control thread, after the
+            # gateway's: a test that signs in right away must wait for it
+            if "listen = 127.0.0.1:%d\n" % inst.admin_port in f.read():
+                ports.append(inst.admin_port)
+        if not all(wait_port(p) for p in ports):
             self.stop()
             raise AssertionError("postern did not start:\n" + self.output())
 
