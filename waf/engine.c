@@ -365,9 +365,10 @@ static void source_sum(struct waf_thread *t, struct waf_src_slot *slot)
 		size_t len = v->len < WAF_VALUE_MAX ? v->len : WAF_VALUE_MAX;
 		struct waf_vinfo *vi = &t->info[slot->first + i];
 
-		vi->sum = v->has_sum && len == v->len  ? v->sum
-		          : v->data != NULL            ? waf_summary(v->data, len)
-		                                       : 0;
+		if (v->has_sum && len == v->len)
+			vi->sum = v->sum; /* the form decoder's, made as it scanned */
+		else
+			vi->sum = v->data != NULL ? waf_summary(v->data, len) : 0;
 		vi->noops = waf_transform_noops(vi->sum);
 		slot->any |= vi->sum;
 	}

@@ -121,6 +121,15 @@ def test_forwarded_headers():
     t.eq(hdr(info, "X-Drop-Me") + hdr(info, "Keep-Alive") + hdr(info, "Proxy-Connection"), [],
          "hop-by-hop headers and those named in Connection are removed")
     t.eq(hdr(info, "X-Normal"), ["kept"], "end-to-end headers are kept")
+    # a head larger than the buffer it is built in (4 KiB), in one field and in many
+    big = {"X-Big": "b" * 6000}
+    big.update({"X-Many-%d" % i: "m%d" % i * 40 for i in range(60)})
+    r, data, _ = https("shop.test", "/big-head", headers=big)
+    info = json.loads(data)
+    t.ok(hdr(info, "X-Big") == ["b" * 6000] and
+         all(hdr(info, "X-Many-%d" % i) == ["m%d" % i * 40] for i in range(60)) and
+         hdr(info, "X-Forwarded-Host") == ["shop.test"],
+         "a 12 KiB request head (a 6,000-byte field and 60 more) reaches the backend whole")
     r, data, _ = https("shop.test", "/hop")
     t.ok(r.getheader("X-Secret") is None and r.getheader("Keep-Alive") is None and
          r.getheader("X-Kept") == "yes", "response hop-by-hop headers removed",
