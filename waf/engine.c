@@ -374,11 +374,18 @@ static void source_sum(struct waf_thread *t, struct waf_src_slot *slot)
 	}
 }
 
+/* Does summary sum hold what a prefilter needs: every class of need_all
+ * and one of need_any? (Yes for none: 0 and 0.) */
+static int needs_met(uint64_t sum, uint64_t need_all, uint64_t need_any)
+{
+	return (sum & need_all) == need_all && (need_any == 0 || (sum & need_any));
+}
+
 /* Can a value of summary sum (after the transforms) match cc? Always
  * for a condition without a prefilter. */
 static int prefilter_pass(const struct waf_ccond *cc, uint64_t sum)
 {
-	return (sum & cc->need_all) == cc->need_all && (cc->need_any == 0 || (sum & cc->need_any));
+	return needs_met(sum, cc->need_all, cc->need_any);
 }
 
 /* The same question before the transforms: a class in grows means they
@@ -689,16 +696,14 @@ static int cond_eval(struct eval_ctx *x, const struct waf_ccond *cc)
 static int gate_closed(const struct waf_thread *t, const struct waf_gate *g)
 {
 	const struct waf_src_slot *slot;
-	uint64_t any;
 
 	if (g->src < 0)
 		return 0;
 	slot = &t->srcs[g->src];
 	if (slot->gen != t->gen || slot->n == SIZE_MAX || !slot->summed)
 		return 0;
-	any = slot->any;
-	return (any & g->grows) == 0 &&
-	       ((any & g->need_all) != g->need_all || (g->need_any != 0 && (any & g->need_any) == 0));
+	/* !may_match(conds[0], slot->any) */
+	return (slot->any & g->grows) == 0 && !needs_met(slot->any, g->need_all, g->need_any);
 }
 
 static int rule_applies(const struct waf_crule *cr, long long app_id)

@@ -124,24 +124,17 @@ plain_blocks_avx2(const char *p, const char *end, char *out, uint64_t *plus_seen
 	return p;
 }
 
-/* The same test as waf_plain_32, as unsigned ranges into mask registers. */
 __attribute__((target("avx512bw"), noinline)) static const char *
 plain_blocks_avx512(const char *p, const char *end, char *out, uint64_t *plus_seen,
                     uint64_t *mask, uint64_t *plus_mask)
 {
-	const __m512i bit5 = _mm512_set1_epi8(0x20), a = _mm512_set1_epi8('a');
-	const __m512i zero = _mm512_set1_epi8('0'), space = _mm512_set1_epi8(' ');
-	const __m512i plus = _mm512_set1_epi8('+');
-	const __m512i n_alpha = _mm512_set1_epi8(25), n_digit = _mm512_set1_epi8(9);
+	const __m512i space = _mm512_set1_epi8(' '), plus = _mm512_set1_epi8('+');
 	__mmask64 seen = 0;
 
 	for (; end - p >= 64; p += 64) {
 		__m512i v = _mm512_loadu_si512((const void *)p);
 		__mmask64 is_plus = _mm512_cmpeq_epi8_mask(v, plus);
-		__mmask64 ok =
-		    _mm512_cmple_epu8_mask(_mm512_sub_epi8(_mm512_or_si512(v, bit5), a), n_alpha) |
-		    _mm512_cmple_epu8_mask(_mm512_sub_epi8(v, zero), n_digit) |
-		    _mm512_cmpeq_epi8_mask(v, space) | is_plus;
+		__mmask64 ok = waf_plain_64(v) | is_plus;
 
 		if (out != NULL) {
 			_mm512_storeu_si512((void *)out, _mm512_mask_mov_epi8(v, is_plus, space));
@@ -233,34 +226,12 @@ static void piece_scan(const char *p, const char *end, int name, char *out,
 	fp->end = end;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-/* plus_to_space 32 bytes at a time where the processor has AVX2. Returns
- * the bytes done. */
-__attribute__((target("avx2"))) static size_t plus_to_space_avx2(char *out, const char *in,
-                                                                 size_t n)
-{
-	const __m256i plus = _mm256_set1_epi8('+'), flip = _mm256_set1_epi8('+' ^ ' ');
-	size_t i = 0;
-
-	for (; n - i >= 32; i += 32) {
-		__m256i v = _mm256_loadu_si256((const __m256i *)(in + i));
-
-		v = _mm256_xor_si256(v, _mm256_and_si256(_mm256_cmpeq_epi8(v, plus), flip));
-		_mm256_storeu_si256((__m256i *)(out + i), v);
-	}
-	return i;
-}
-#endif
-
-/* Copy n bytes with every '+' as a space. */
+/* Copy n bytes with every '+' as a space (for pieces with a '%', which
+ * the scan does not decode, and arenas too small for it to write to). */
 static void plus_to_space(char *out, const char *in, size_t n)
 {
 	size_t i = 0;
 
-#if defined(__x86_64__) && defined(__GNUC__)
-	if (n >= 64 && __builtin_cpu_supports("avx2"))
-		i = plus_to_space_avx2(out, in, n);
-#endif
 #if defined(__SSE2__)
 	/* ' ' is '+' ^ 0x0b: flip those bits where a byte is '+' */
 	const __m128i plus = _mm_set1_epi8('+'), flip = _mm_set1_epi8('+' ^ ' ');

@@ -236,9 +236,7 @@ __attribute__((target("avx512bw"))) static void marks_avx512(const struct key_ta
 
 	for (; i < to; i += 64, w++) {
 		/* what lies past to is cut off */
-		uint64_t keep = to - i >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << (to - i)) - 1;
-
-		m->key[w] = block64(&t, s + i, len - i) & keep;
+		m->key[w] = block64(&t, s + i, len - i) & load_mask(to - i, 0);
 		m->other[w] = 0;
 	}
 }

@@ -41,6 +41,19 @@ __attribute__((target("avx2"))) static inline __m256i waf_plain_32(__m256i v)
 	return _mm256_or_si256(_mm256_or_si256(alpha, digit),
 	                       _mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')));
 }
+
+/* The same, 64 bytes at a time with AVX-512BW, as unsigned ranges into a
+ * mask register (bit k: byte k is plain). */
+__attribute__((target("avx512bw"))) static inline __mmask64 waf_plain_64(__m512i v)
+{
+	__m512i alpha = _mm512_sub_epi8(_mm512_or_si512(v, _mm512_set1_epi8(0x20)),
+	                                _mm512_set1_epi8('a'));
+	__m512i digit = _mm512_sub_epi8(v, _mm512_set1_epi8('0'));
+
+	return _mm512_cmple_epu8_mask(alpha, _mm512_set1_epi8(25)) |
+	       _mm512_cmple_epu8_mask(digit, _mm512_set1_epi8(9)) |
+	       _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' '));
+}
 #endif
 
 #endif
