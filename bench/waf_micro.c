@@ -3,7 +3,8 @@
  *   get    a browser-like GET (query of 3 args, 9 headers)
  *   form   a 16 KiB urlencoded POST body of 32 fields of ~512 bytes of words,
  *          SQL words among them (select, update, from, order...)
- *   lorem  the 16 KiB body bench/waf-bench.sh sends (32 fields of lorem ipsum)
+ *   lorem  the 16 KiB body bench/waf-bench.sh sends (32 fields of lorem ipsum),
+ *          with the head its wrk sends
  * Build and run with bench/waf-micro.sh [get|form|lorem] [ITERATIONS]. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,15 @@ static const struct http1_header form_headers[] = {
 	H("User-Agent", "wrk"),
 	H("Content-Type", "application/x-www-form-urlencoded"),
 	H("Content-Length", "16384"),
+};
+/* the head wrk sends in bench/waf-bench.sh */
+static const struct http1_header lorem_headers[] = {
+	H("Host", "block.test"),
+	H("Content-Length", "16384"),
+	H("Content-Type", "application/x-www-form-urlencoded"),
+	H("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0 "
+			"waf-bench"),
+	H("Accept", "*/*"),
 };
 
 static size_t make_form(char *body, size_t size)
@@ -122,8 +132,8 @@ int main(int argc, char **argv)
 		r.method_len = strlen(r.method);
 		r.target = form ? "/checkout" : "/search?q=blue+shoes&size=42&sort=price";
 		r.target_len = strlen(r.target);
-		r.headers = form ? form_headers : get_headers;
-		r.n_headers = form ? 4 : 9;
+		r.headers = lorem ? lorem_headers : form ? form_headers : get_headers;
+		r.n_headers = lorem ? 5 : form ? 4 : 9;
 		r.client_ip = "192.0.2.1";
 		r.client_ip_len = 9;
 		r.body = form ? body : NULL;

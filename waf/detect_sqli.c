@@ -984,7 +984,7 @@ static int detect_leads(const char *s, size_t len, const struct sqli_scan *sc)
 	return 0;
 }
 
-int waf_detect_sqli_summed(const char *s, size_t len, uint64_t sum)
+int waf_detect_sqli_keyed(const char *s, size_t len, uint64_t sum, const uint64_t *keys)
 {
 	struct sqli_scan sc;
 	int paren;
@@ -997,7 +997,7 @@ int waf_detect_sqli_summed(const char *s, size_t len, uint64_t sum)
 	 * every keyword behind every kind of number, the fuzzer the rest) */
 	if (sum == 0 && memchr(s, ' ', len) == NULL)
 		return 0;
-	sqli_scan(s, len, sum, &sc);
+	sqli_scan(s, len, sum, keys, &sc);
 	/* without letters, quotes or ';' there is nothing to say to a
 	 * database beyond arithmetic */
 	if (!(sc.bytes & SQLI_SCAN_READ))
@@ -1009,6 +1009,11 @@ int waf_detect_sqli_summed(const char *s, size_t len, uint64_t sum)
 	    ((sc.bytes & SQLI_SCAN_SEMI) && punct_rules(s, len, ';', paren)))
 		return detect_full(s, len, paren);
 	return detect_leads(s, len, &sc);
+}
+
+int waf_detect_sqli_summed(const char *s, size_t len, uint64_t sum)
+{
+	return waf_detect_sqli_keyed(s, len, sum, NULL);
 }
 
 int waf_detect_sqli(const char *s, size_t len)

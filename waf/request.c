@@ -43,8 +43,9 @@ const char *waf_target_name(enum waf_target t)
 
 void waf_request_init(struct waf_request *r, char *arena, size_t arena_size)
 {
-	/* Field by field: the two arrays (about 25 KiB) are only read up to
-	 * n_args and n_cookies, so clearing them per request would be waste. */
+	/* Field by field: the arrays (about 33 KiB) are only read up to
+	 * n_args, n_cookies and n_keys, so clearing them per request would be
+	 * waste. */
 	r->method = NULL;
 	r->method_len = 0;
 	r->target = NULL;
@@ -62,6 +63,7 @@ void waf_request_init(struct waf_request *r, char *arena, size_t arena_size)
 	r->arena_used = 0;
 	r->n_args = 0;
 	r->n_cookies = 0;
+	r->n_keys = 0;
 	r->truncated = 0;
 }
 
@@ -128,6 +130,7 @@ static void set_value(struct waf_value *v, const char *data, size_t len, const c
 	v->name_len = name_len;
 	v->secret = secret;
 	v->has_sum = 0;
+	v->keys = NULL;
 }
 
 /* ---- the request-target */

@@ -49,9 +49,15 @@ struct waf_value {
 	int has_sum;       /* sum is waf_summary(data, len) (waf/transform.h): the
 			      form decoder gets it while it scans the value */
 	uint64_t sum;
+	const uint64_t *keys; /* NULL, or where the SQL detector's keys may start in
+				 data (bit k of word w: data[64 w + k]; bits past
+				 len mean nothing): the form scan finds them as it
+				 reads (waf/sqli_keys_vbmi.h) */
 };
 
 #define WAF_MAX_ARGS 512 /* more args: the rest are not extracted (truncated) */
+#define WAF_KEY_WORDS 1024 /* room for the keys of 64 KiB of values (more: the
+			      detector finds them itself) */
 
 struct waf_request {
 	/* inputs, set by the caller (waf_request_init), borrowed */
@@ -75,6 +81,8 @@ struct waf_request {
 	size_t n_args;
 	struct waf_value cookies[128];
 	size_t n_cookies;
+	uint64_t keys[WAF_KEY_WORDS]; /* the args' keys (waf_value.keys) */
+	size_t n_keys;
 	size_t truncated;     /* values dropped or cut because a limit was reached */
 };
 

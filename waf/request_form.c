@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "waf/request_args.h"
+#include "waf/sqli_keys_vbmi.h"
+#include "waf/sqli_lexer.h"
 #include "waf/summary_simd.h"
 
 /* One scan per piece (a name or a value) finds where it ends ('&', or '='
@@ -18,7 +20,10 @@
  * pass writes the piece to the arena with '+' as spaces (when the arena
  * holds the whole input, as the gateway sizes it), which is all the
  * decoding a piece without '%' needs; such a piece hands its summary to
- * the matcher, which need not read it again. */
+ * the matcher, which need not read it again. With AVX-512 VBMI, the scan
+ * of a value also finds where the SQL detector's keys may start (its
+ * vector search, waf/sqli_keys_vbmi.h), which the detector would
+ * otherwise do in a pass of its own. */
 
 enum { PIECE_PLUS = 1, PIECE_PCT = 2 };
 
@@ -27,6 +32,14 @@ struct form_piece {
 	uint64_t sum;    /* the classes of its bytes, '+' counted as a space */
 	unsigned has;    /* PIECE_PLUS, PIECE_PCT: it holds a '+', a '%' (one
 			    field: a word read after two byte stores would stall) */
+	int keyed;       /* the key search covered the whole piece */
+};
+
+/* Where the scan writes the key marks of a value (a word per 64 bytes),
+ * up to stop; tables: sqli_key_tables_vbmi's. */
+struct key_out {
+	uint64_t *next, *stop;
+	const unsigned char *tables;
 };
 
 /* The bytes of p flagged in mask (neither plain nor '+'), in order, and
@@ -61,12 +74,15 @@ static int piece_block(const char *p, uint64_t mask, uint64_t plus, int name,
  * constants stay in registers, and the AVX ones leave no dirty upper
  * state (which would slow the SSE code after them down). */
 typedef const char *plain_blocks_fn(const char *p, const char *end, char *out,
-                                    uint64_t *plus_seen, uint64_t *mask, uint64_t *plus_mask);
+                                    uint64_t *plus_seen, uint64_t *mask, uint64_t *plus_mask,
+                                    struct key_out *keys);
 
 #if defined(__SSE2__)
 static const char *plain_blocks_sse2(const char *p, const char *end, char *out,
-                                     uint64_t *plus_seen, uint64_t *mask, uint64_t *plus_mask)
+                                     uint64_t *plus_seen, uint64_t *mask, uint64_t *plus_mask,
+                                     struct key_out *keys)
 {
+	(void)keys;
 	const __m128i plus = _mm_set1_epi8('+'), flip = _mm_set1_epi8('+' ^ ' ');
 	uint32_t seen = 0;
 
@@ -97,8 +113,9 @@ static const char *plain_blocks_sse2(const char *p, const char *end, char *out,
  * targets plain x86-64). */
 __attribute__((target("avx2"), noinline)) static const char *
 plain_blocks_avx2(const char *p, const char *end, char *out, uint64_t *plus_seen, uint64_t *mask,
-                  uint64_t *plus_mask)
+                  uint64_t *plus_mask, struct key_out *keys)
 {
+	(void)keys;
 	const __m256i plus = _mm256_set1_epi8('+'), flip = _mm256_set1_epi8('+' ^ ' ');
 	__m256i seen = _mm256_setzero_si256();
 
@@ -126,8 +143,9 @@ plain_blocks_avx2(const char *p, const char *end, char *out, uint64_t *plus_seen
 
 __attribute__((target("avx512bw"), noinline)) static const char *
 plain_blocks_avx512(const char *p, const char *end, char *out, uint64_t *plus_seen,
-                    uint64_t *mask, uint64_t *plus_mask)
+                    uint64_t *mask, uint64_t *plus_mask, struct key_out *keys)
 {
+	(void)keys;
 	const __m512i space = _mm512_set1_epi8(' '), plus = _mm512_set1_epi8('+');
 	__mmask64 seen = 0;
 
@@ -150,18 +168,55 @@ plain_blocks_avx512(const char *p, const char *end, char *out, uint64_t *plus_se
 	*plus_seen |= seen;
 	return p;
 }
+
+/* The same with the key search: a word of keys->next per block read,
+ * while the search's loads (two bytes past the block) stay in the input. */
+__attribute__((target("avx512bw,avx512vbmi"), noinline)) static const char *
+plain_blocks_keys(const char *p, const char *end, char *out, uint64_t *plus_seen, uint64_t *mask,
+                  uint64_t *plus_mask, struct key_out *keys)
+{
+	const __m512i space = _mm512_set1_epi8(' '), plus = _mm512_set1_epi8('+');
+	const struct sqli_key_vbmi t = sqli_key_vbmi_load(keys->tables);
+	uint64_t *k = keys->next;
+	__mmask64 seen = 0;
+
+	for (; end - p >= 64 + 2 && k < keys->stop; p += 64) {
+		__m512i v = _mm512_loadu_si512((const void *)p);
+		__mmask64 is_plus = _mm512_cmpeq_epi8_mask(v, plus);
+		__mmask64 ok = waf_plain_64(v) | is_plus;
+
+		/* '+' and ' ' are no key's bytes: the input's are as good */
+		*k++ = sqli_key_vbmi_block(&t, v, _mm512_loadu_si512((const void *)(p + 1)),
+		                           _mm512_loadu_si512((const void *)(p + 2)));
+		if (out != NULL) {
+			_mm512_storeu_si512((void *)out, _mm512_mask_mov_epi8(v, is_plus, space));
+			out += 64;
+		}
+		if (~ok != 0) {
+			*mask = ~ok;
+			*plus_mask = is_plus;
+			break;
+		}
+		seen |= is_plus;
+	}
+	keys->next = k;
+	*plus_seen |= seen;
+	return p;
+}
 #endif
 
 /* A piece's scan with one of the loops (blocks of width bytes). Returns
  * where the scan goes on, or NULL when the piece ended. */
 static const char *piece_scan_blocks(plain_blocks_fn *fn, long width, const char *p,
                                      const char *end, char **out, int name,
-                                     struct form_piece *fp)
+                                     struct form_piece *fp, struct key_out *keys)
 {
-	uint64_t plus_seen = 0, mask = 0, plus_mask = 0;
+	uint64_t plus_seen = 0, mask, plus_mask = 0;
 	const char *q;
 
-	while (end - (q = fn(p, end, *out, &plus_seen, &mask, &plus_mask)) >= width) {
+	/* a block with other bytes comes back with its mask; none: the loop
+	 * ran out of input (or of room for keys) */
+	while ((mask = 0, q = fn(p, end, *out, &plus_seen, &mask, &plus_mask, keys), mask != 0)) {
 		if (*out != NULL)
 			*out += q - p + width;
 		p = q;
@@ -188,23 +243,33 @@ void waf_form_vector_limit(int bits)
 /* Scan the piece that starts at p (a name when name is set): the widest
  * loop the processor has, then narrower ones for what is left. With out,
  * write the piece there with '+' as spaces (and maybe some bytes after
- * it: out must have room for end - p bytes). */
+ * it: out must have room for end - p bytes). With keys (and its tables),
+ * find the piece's keys too: fp->keyed says whether the search covered
+ * it all (it stops two bytes short of a block from the input's end). */
 static void piece_scan(const char *p, const char *end, int name, char *out,
-                       struct form_piece *fp)
+                       struct key_out *keys, struct form_piece *fp)
 {
 	fp->sum = 0;
 	fp->has = 0;
+	fp->keyed = 0;
 #if defined(__x86_64__) && defined(__GNUC__)
+	if (keys != NULL && keys->tables != NULL && form_vector_bits >= 512) {
+		if ((p = piece_scan_blocks(plain_blocks_keys, 64, p, end, &out, name, fp, keys)) ==
+		    NULL) {
+			fp->keyed = 1;
+			return;
+		}
+	}
 	if (end - p >= 64 && form_vector_bits >= 512 && __builtin_cpu_supports("avx512bw") &&
-	    (p = piece_scan_blocks(plain_blocks_avx512, 64, p, end, &out, name, fp)) == NULL)
+	    (p = piece_scan_blocks(plain_blocks_avx512, 64, p, end, &out, name, fp, NULL)) == NULL)
 		return;
 	if (end - p >= 32 && form_vector_bits >= 256 && __builtin_cpu_supports("avx2") &&
-	    (p = piece_scan_blocks(plain_blocks_avx2, 32, p, end, &out, name, fp)) == NULL)
+	    (p = piece_scan_blocks(plain_blocks_avx2, 32, p, end, &out, name, fp, NULL)) == NULL)
 		return;
 #endif
 #if defined(__SSE2__)
 	if (end - p >= 16 && form_vector_bits >= 128 &&
-	    (p = piece_scan_blocks(plain_blocks_sse2, 16, p, end, &out, name, fp)) == NULL)
+	    (p = piece_scan_blocks(plain_blocks_sse2, 16, p, end, &out, name, fp, NULL)) == NULL)
 		return;
 #endif
 	for (; p < end; p++) {
@@ -294,7 +359,8 @@ static int form_decode(struct waf_request *r, const char *s, const struct form_p
 }
 
 /* Decode the piece that starts at s and add it (name: NULL for a name).
- * Its summary goes with it unless '%' made bytes the scan did not see. */
+ * Its summary and its keys (found from r->keys + r->n_keys on) go with it
+ * unless '%' made bytes the scan did not see. */
 static int form_add(struct waf_request *r, const char *s, const struct form_piece *fp,
                     int scanned, const char *name, size_t name_len, const char **text,
                     size_t *text_len)
@@ -307,6 +373,10 @@ static int form_add(struct waf_request *r, const char *s, const struct form_piec
 	v = &r->args[r->n_args - 1];
 	v->has_sum = !(fp->has & PIECE_PCT);
 	v->sum = fp->sum;
+	if (fp->keyed && v->has_sum) {
+		v->keys = r->keys + r->n_keys;
+		r->n_keys += (*text_len + 63) / 64;
+	}
 	return 0;
 }
 
@@ -320,10 +390,11 @@ size_t waf_parse_urlencoded(struct waf_request *r, const char *s, size_t len)
 	 * documented): no piece then outgrows it, since none grows when
 	 * decoded. Else the pieces are copied after their scan. */
 	int scan_out = r->arena != NULL && r->arena_size - r->arena_used >= len;
+	struct key_out keys = {NULL, r->keys + WAF_KEY_WORDS, sqli_key_tables_vbmi()};
 #define CURSOR (scan_out ? r->arena + r->arena_used : NULL)
 
 	while (p < end) {
-		piece_scan(p, end, 1, CURSOR, &fp);
+		piece_scan(p, end, 1, CURSOR, NULL, &fp);
 		/* "a=1&&b=2": the empty piece is no arg */
 		if (fp.end == p && (fp.end == end || *fp.end == '&')) {
 			p++;
@@ -334,7 +405,8 @@ size_t waf_parse_urlencoded(struct waf_request *r, const char *s, size_t len)
 		p = fp.end + 1;
 		if (fp.end[0] == '&')
 			continue; /* a bare name: no value entry */
-		piece_scan(p, end, 0, CURSOR, &fp);
+		keys.next = r->keys + r->n_keys;
+		piece_scan(p, end, 0, CURSOR, &keys, &fp);
 		if (form_add(r, p, &fp, scan_out, name, name_len, &value, &value_len) < 0 ||
 		    fp.end == end)
 			break;

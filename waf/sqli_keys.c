@@ -15,12 +15,18 @@
  * value's summary already does not ask).
  *
  * With AVX-512BW the search runs 64 bytes at a time (when the other bytes
- * are not asked for). On processors without AVX2 sqli_key_marks says no
- * and the caller scans the old way. */
+ * are not asked for), with VBMI a table lookup per byte. On processors without AVX2 sqli_key_marks
+ * says no and the caller scans the old way. */
 #include "waf/sqli_lexer.h"
 
 #include <pthread.h>
 #include <string.h>
+
+#include "waf/sqli_keys_vbmi.h"
+
+/* Whether the VBMI search may run (sqli_key_marks_vbmi: tests turn it
+ * off to check the nibble search on the same processor). */
+static int vbmi_allowed = 1;
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -56,7 +62,14 @@ struct key_tables {
 	unsigned char lo[3][32], hi[3][32];
 };
 
+/* The same sets as whole-byte tables for AVX-512 VBMI: for byte j of a
+ * key, the buckets of each byte from 0x40 (waf/sqli_keys_vbmi.h). */
+struct key_bytes {
+	unsigned char t[3][64];
+};
+
 static struct key_tables tables[2];
+static struct key_bytes byte_tables[2];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static void add_byte(struct key_tables *t, int j, unsigned char c, unsigned bucket)
@@ -67,23 +80,28 @@ static void add_byte(struct key_tables *t, int j, unsigned char c, unsigned buck
 	}
 }
 
-static void build(struct key_tables *t, const struct key3 *keys, size_t n)
+static void build(struct key_tables *t, struct key_bytes *b, const struct key3 *keys, size_t n)
 {
 	memset(t, 0, sizeof(*t));
+	memset(b, 0, sizeof(*b));
 	for (size_t i = 0; i < n; i++)
 		for (int j = 0; j < 3; j++) {
 			unsigned char c = (unsigned char)keys[i].text[j];
+			unsigned char bit = (unsigned char)(1u << keys[i].bucket);
 
 			add_byte(t, j, c, keys[i].bucket);
-			if (c >= 'a' && c <= 'z')
+			b->t[j][c & 63] |= bit; /* every key byte is in 0x40..0x7f */
+			if (c >= 'a' && c <= 'z') {
 				add_byte(t, j, (unsigned char)(c - 0x20), keys[i].bucket);
+				b->t[j][(c - 0x20) & 63] |= bit;
+			}
 		}
 }
 
 static void build_tables(void)
 {
-	build(&tables[0], base_keys, sizeof(base_keys) / sizeof(base_keys[0]));
-	build(&tables[1], call_keys, sizeof(call_keys) / sizeof(call_keys[0]));
+	build(&tables[0], &byte_tables[0], base_keys, sizeof(base_keys) / sizeof(base_keys[0]));
+	build(&tables[1], &byte_tables[1], call_keys, sizeof(call_keys) / sizeof(call_keys[0]));
 }
 
 /* The tables of one key set in registers. */
@@ -240,7 +258,52 @@ __attribute__((target("avx512bw"))) static void marks_avx512(const struct key_ta
 		m->other[w] = 0;
 	}
 }
+
+/* With AVX-512 VBMI, a lookup per byte (waf/sqli_keys_vbmi.h), with plain
+ * loads while 66 bytes are left: less work than the nibble tables. */
+__attribute__((target("avx512bw,avx512vbmi"))) static void
+marks_vbmi(const struct key_bytes *kb, const unsigned char *s, size_t len, size_t from, size_t to,
+           struct sqli_marks *m)
+{
+	const struct sqli_key_vbmi t = sqli_key_vbmi_load(kb->t[0]);
+	size_t i = from, w = 0;
+
+	for (; i + 64 <= to && len - i >= 64 + 2; i += 64, w++) {
+		m->key[w] = sqli_key_vbmi_block(&t, _mm512_loadu_si512(s + i),
+		                                _mm512_loadu_si512(s + i + 1),
+		                                _mm512_loadu_si512(s + i + 2));
+		m->other[w] = 0;
+	}
+	for (; i < to; i += 64, w++) {
+		/* the last bytes: masked loads (the others read as zero, no
+		 * key's byte); what lies past to is cut off */
+		size_t n = len - i;
+		__m512i v0 = _mm512_maskz_loadu_epi8(load_mask(n, 0), s + i);
+		__m512i v1 = _mm512_maskz_loadu_epi8(load_mask(n, 1), s + i + 1);
+		__m512i v2 = _mm512_maskz_loadu_epi8(load_mask(n, 2), s + i + 2);
+
+		m->key[w] = sqli_key_vbmi_block(&t, v0, v1, v2) & load_mask(to - i, 0);
+		m->other[w] = 0;
+	}
+}
 #endif
+
+void sqli_key_marks_vbmi(int allowed)
+{
+	vbmi_allowed = allowed;
+}
+
+const unsigned char *sqli_key_tables_vbmi(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (vbmi_allowed && __builtin_cpu_supports("avx512vbmi") &&
+	    __builtin_cpu_supports("avx512bw")) {
+		pthread_once(&tables_once, build_tables);
+		return byte_tables[0].t[0];
+	}
+#endif
+	return NULL;
+}
 
 int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, int others,
                    struct sqli_marks *m)
@@ -251,7 +314,10 @@ int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, in
 	if (!__builtin_cpu_supports("avx2"))
 		return 0;
 	pthread_once(&tables_once, build_tables);
-	if (!others && __builtin_cpu_supports("avx512bw"))
+	if (!others && vbmi_allowed && __builtin_cpu_supports("avx512vbmi") &&
+	    __builtin_cpu_supports("avx512bw"))
+		marks_vbmi(&byte_tables[call != 0], s, len, from, to, m);
+	else if (!others && __builtin_cpu_supports("avx512bw"))
 		marks_avx512(&tables[call != 0], s, len, from, to, m);
 	else
 		marks_avx2(&tables[call != 0], s, len, from, to, others, m);

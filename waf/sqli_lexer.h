@@ -173,8 +173,11 @@ int sqli_has_quote(const char *s, size_t len, int q);
  * can sit inside parentheses. sum is waf_summary's of s (waf/transform.h:
  * bit k for the k-th ASCII punctuation character, 36 for bytes >= 0x80),
  * or of more bytes than s, or SQLI_NO_SUM: a long value with one is not
- * read byte by byte for its kinds of bytes. */
-void sqli_scan(const char *s, size_t len, uint64_t sum, struct sqli_scan *sc);
+ * read byte by byte for its kinds of bytes. keys: NULL, or the marks of
+ * the keys of s that sqli_key_marks would find without call (as
+ * waf_detect_sqli_keyed takes them). */
+void sqli_scan(const char *s, size_t len, uint64_t sum, const uint64_t *keys,
+               struct sqli_scan *sc);
 /* sqli_scan's sum when the caller has no summary of the value. */
 #define SQLI_NO_SUM (~(uint64_t)0)
 /* What sqli_key_marks found in SQLI_MARKS_SPAN bytes from a value's
@@ -191,6 +194,13 @@ struct sqli_marks {
  * (waf/sqli_keys.c). 0 on a processor without AVX2: then *m is untouched. */
 int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, int others,
                    struct sqli_marks *m);
+/* Let sqli_key_marks use AVX-512 VBMI where the processor has it (the
+ * default), or not (tests: the other searches on the same processor). */
+void sqli_key_marks_vbmi(int allowed);
+/* The VBMI lookup tables of the keys sqli_key_marks looks for without
+ * call (3 x 64 bytes, waf/sqli_keys_vbmi.h), for a scan that finds them
+ * itself; NULL where that search does not run. */
+const unsigned char *sqli_key_tables_vbmi(void);
 /* The word at pos of a value sqli_scan cleared (bytes that stand for
  * themselves), read and classified as the lexer would, without the check
  * for a call: its class (SQLI_WORD, a keyword's class, SQLI_NUM), *sub

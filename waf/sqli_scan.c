@@ -637,19 +637,27 @@ static unsigned summary_bits(uint64_t sum)
 	return bits;
 }
 
+/* The bits of a word of marks for the n bytes left of a value. */
+static inline uint64_t keep(size_t n)
+{
+	return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+}
+
 /* 0 when sqli_key_marks cannot run here (or the build says not to:
  * SQLI_SCAN_NO_MARKS tests the chunk scan of processors without AVX2).
- * With a summary (sum, see sqli_scan), the kinds of bytes come from it. */
-static int scan_marked(struct scan *sc, uint64_t sum)
+ * With a summary (sum, see sqli_scan), the kinds of bytes come from it;
+ * with keys (see sqli_scan) too, the marks of the keys. */
+static int scan_marked(struct scan *sc, uint64_t sum, const uint64_t *keys)
 {
 #ifdef SQLI_SCAN_NO_MARKS
-	(void)sc, (void)sum;
+	(void)sc, (void)sum, (void)keys;
 	return 0;
 #endif
 	const unsigned char *s = sc->s;
 	size_t len = sc->len, from, w;
 	int others = sum == SQLI_NO_SUM || (sum & SUM_HIGH), call;
 	struct sqli_marks m;
+	const uint64_t *key;
 	uint64_t c;
 
 	if (others)
@@ -660,7 +668,11 @@ static int scan_marked(struct scan *sc, uint64_t sum)
 		size_t words =
 		    ((len - from < SQLI_MARKS_SPAN ? len - from : SQLI_MARKS_SPAN) + 63) / 64;
 
-		if (!sqli_key_marks(s, len, from, call, others, &m))
+		if (keys != NULL && !call && !others)
+			key = keys + from / 64;
+		else if (sqli_key_marks(s, len, from, call, others, &m))
+			key = m.key;
+		else
 			return 0;
 		if (!others && from == 0)
 			sc->bits |= summary_bits(sum);
@@ -671,7 +683,7 @@ static int scan_marked(struct scan *sc, uint64_t sum)
 		if (sc->full || (sc->bits & SQLI_SCAN_ODD))
 			continue; /* the bytes are still needed: which kinds occur */
 		for (w = 0; w < words && !sc->full; w++)
-			for (c = m.key[w]; c && !sc->full; c &= c - 1) {
+			for (c = key[w] & keep(len - from - 64 * w); c && !sc->full; c &= c - 1) {
 				size_t p = from + 64 * w + (size_t)__builtin_ctzll(c);
 				uint32_t k = key_at(s, len, p), slot = TRIG_SLOT(k);
 
@@ -707,7 +719,8 @@ static void pairs(struct scan *sc)
 		sc->lead = 1;
 }
 
-void sqli_scan(const char *str, size_t len, uint64_t sum, struct sqli_scan *out)
+void sqli_scan(const char *str, size_t len, uint64_t sum, const uint64_t *keys,
+               struct sqli_scan *out)
 {
 	struct scan sc;
 	unsigned char tail[64];
@@ -719,7 +732,7 @@ void sqli_scan(const char *str, size_t len, uint64_t sum, struct sqli_scan *out)
 	/* in a long value the start is read exactly instead (see lead) */
 	sc.logic_words = len <= 256;
 	sc.lead = !sc.logic_words;
-	if (sc.logic_words || !scan_marked(&sc, sum)) {
+	if (sc.logic_words || !scan_marked(&sc, sum, keys)) {
 		for (off = 0; off + 64 <= len; off += 64)
 			scan_chunk(&sc, sc.s + off, off, 64);
 		if (off < len) {

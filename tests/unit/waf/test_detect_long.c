@@ -100,6 +100,24 @@ static void prose(char *out, size_t n)
 	}
 }
 
+/* The detector as the engine runs it on a form value: with its summary
+ * and the keys the form scan hands on (the same marks as the detector's
+ * own search without call, span by span). */
+static int keyed_detect(const char *v, size_t n)
+{
+	static uint64_t keys[9000 / 64 + 1];
+	struct sqli_marks m;
+
+	for (size_t from = 0; from < n; from += SQLI_MARKS_SPAN) {
+		if (!sqli_key_marks((const unsigned char *)v, n, from, 0, 0, &m))
+			return waf_detect_sqli_summed(v, n, waf_summary(v, n));
+		memcpy(keys + from / 64, m.key,
+		       (n - from < SQLI_MARKS_SPAN ? (n - from + 63) / 64 : SQLI_MARKS_SPAN / 64) *
+		           sizeof(uint64_t));
+	}
+	return waf_detect_sqli_keyed(v, n, waf_summary(v, n), keys);
+}
+
 /* The attack at offset at of a value of prose of n bytes: found, and the
  * answer is the full read's. */
 static int found_at(const char *attack, size_t at, size_t n)
@@ -119,7 +137,7 @@ static int found_at(const char *attack, size_t at, size_t n)
 	paren = memchr(v, '(', n) != NULL;
 	r = long_copy_detect_sqli(v, n);
 	return r == 1 && waf_detect_sqli_summed(v, n, waf_summary(v, n)) == 1 &&
-	       detect_full(v, n, paren) == 1;
+	       keyed_detect(v, n) == 1 && detect_full(v, n, paren) == 1;
 }
 
 static void attacks_at_boundaries(void)
@@ -179,6 +197,9 @@ static void random_values(void)
 		if (waf_detect_sqli_summed(v, n, waf_summary(v, n)) != full && disagree++ < 5)
 			printf("# summed: disagree with the full read on %zu bytes: %.120s\n", n,
 			       v);
+		/* and with the keys of a form value */
+		if (keyed_detect(v, n) != full && disagree++ < 5)
+			printf("# keyed: disagree with the full read on %zu bytes: %.120s\n", n, v);
 		if (r != full && disagree++ < 5)
 			printf("# disagree (detector %d, full read %d) on %zu bytes: %.120s\n", r,
 			       full, n, v);
@@ -348,6 +369,68 @@ static void single_runs(void)
 	   "no single run of letters and digits is an injection (%zu tried)", tried);
 }
 
+/* Whether one of keys[0..n) starts at s[p] (any case). */
+static int key_starts(const struct key3 *keys, size_t n, const unsigned char *s, size_t len,
+                      size_t p)
+{
+	for (size_t i = 0; i < n && p + 3 <= len; i++)
+		if (tolower(s[p]) == keys[i].text[0] && tolower(s[p + 1]) == keys[i].text[1] &&
+		    tolower(s[p + 2]) == keys[i].text[2])
+			return 1;
+	return 0;
+}
+
+/* The vector searches against a byte-at-a-time one: every key is marked
+ * by both (VBMI where the processor has it, and the nibble tables). The
+ * values hold keys in any case among bytes that share a key's low six
+ * bits ('0' and 'p', '!' and 'a', 0xe1 and 'a') or its nibbles. In values
+ * of letters, '_' and spaces alone (one in three), where VBMI's
+ * whole-byte tables are exact, it marks no place the nibble tables do not. */
+static void vector_searches(void)
+{
+	/* the first ten: letters, '_' and spaces */
+	static const char *const bits[] = {"uni", "SEL", "Xp_", "pG_", "wai", "ben", "Lo_", "utl",
+	                                   "_",   " ",   "0",   "!",   "\xe1", "\xc1", "@",
+	                                   "`",   "5n1", "u.i", "q",   "\x15", "\x7f", "sQl", "dba"};
+	static unsigned char v[700];
+	struct sqli_marks vb, nb;
+	size_t missed = 0, extra = 0, marked = 0;
+
+	for (int i = 0; i < 3000; i++) {
+		size_t len = 0, cap = 1 + next_rand() % (sizeof(v) - 8);
+		int call = i & 1, exact = i % 3 == 0;
+		const struct key3 *keys = call ? call_keys : base_keys;
+		size_t n_keys = call ? sizeof(call_keys) / sizeof(call_keys[0])
+		                     : sizeof(base_keys) / sizeof(base_keys[0]);
+
+		while (len < cap) {
+			const char *b =
+			    bits[next_rand() % (exact ? 10 : sizeof(bits) / sizeof(bits[0]))];
+
+			memcpy(v + len, b, strlen(b));
+			len += strlen(b);
+		}
+		sqli_key_marks_vbmi(1);
+		if (!sqli_key_marks(v, len, 0, call, 0, &vb))
+			break;
+		sqli_key_marks_vbmi(0);
+		sqli_key_marks(v, len, 0, call, 0, &nb);
+		for (size_t p = 0; p < len; p++) {
+			int want = key_starts(keys, n_keys, v, len, p);
+			int got_v = (vb.key[p / 64] >> (p % 64)) & 1, got_n = (nb.key[p / 64] >> (p % 64)) & 1;
+
+			missed += want && (!got_v || !got_n);
+			extra += exact && got_v && !got_n;
+			marked += got_v;
+		}
+	}
+	sqli_key_marks_vbmi(1);
+	ok(missed == 0 && extra == 0 && marked > 5000,
+	   "the vector key searches mark every key (%zu marks, %zu missed, %zu beyond the nibble "
+	   "tables')",
+	   marked, missed, extra);
+}
+
 int main(void)
 {
 	summary_numbering();
@@ -355,6 +438,7 @@ int main(void)
 	active_words();
 	single_runs();
 	key_lists();
+	vector_searches();
 	attacks_at_boundaries();
 	random_values();
 	return done_testing();

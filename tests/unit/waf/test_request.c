@@ -3,6 +3,7 @@
  * (urlencoded, JSON, multipart) on valid, cut and malformed input, with
  * the arena and the args array filled to their limits. */
 #include "waf/request.h"
+#include "waf/sqli_lexer.h"
 #include "waf/transform.h"
 
 #include <stdio.h>
@@ -482,6 +483,82 @@ static void test_urlencoded_random(int bits)
 	waf_form_vector_limit(512);
 }
 
+/* The keys the form scan hands on with a value (waf_value.keys) are
+ * exactly those the SQL detector's own search would find in it: random
+ * forms of words with the keys' letters in any case, separators, escapes
+ * and other bytes, whose values cross the scan's 64-byte blocks and the
+ * input's end. Where the processor lacks AVX-512 VBMI, no value may carry
+ * keys. */
+static void test_urlencoded_keys(void)
+{
+	static const char *const words[] = {
+	    "union", "SELECT", "sysobjects", "xp_cmdshell", "pg_sleep", "CaSe", "all", "use",
+	    "dumpfile", "waitfor", "lorem", "ipsum", "dolor", "+", "++", "%41", "%2b", "=",
+	    "&", "\xff", ",", ".", "(", "_", "@", "`", "{", "un", "sel", "1", "0x1f"};
+	static char form[3000];
+	int has_vbmi = sqli_key_tables_vbmi() != NULL;
+	unsigned long seed = 5;
+	size_t keyed = 0, marks = 0, bad = 0, last = 0;
+
+	for (int i = 0; i < 3000; i++) {
+		size_t len = 0, cap;
+
+		seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+		cap = 1 + (seed >> 33) % (sizeof(form) - 16);
+		while (len < cap) {
+			const char *w;
+			size_t l;
+
+			seed = seed * 6364136223846793005ul + 1442695040888963407ul;
+			w = words[(seed >> 33) % (sizeof(words) / sizeof(words[0]))];
+			l = strlen(w);
+			/* long values mostly: a pair now and then */
+			if (w[0] == '&' && (seed >> 20) % 4 != 0)
+				w = " ", l = 1;
+			memcpy(form + len, w, l);
+			len += l;
+		}
+		fresh(sizeof(arena));
+		waf_parse_urlencoded(&wr, form, len);
+		last = len;
+		for (size_t k = 0; k < wr.n_args; k++) {
+			const struct waf_value *v = &wr.args[k];
+			struct sqli_marks m;
+
+			if (v->keys == NULL)
+				continue;
+			keyed++;
+			if (!has_vbmi || v->name == NULL || !v->has_sum || v->len > SQLI_MARKS_SPAN ||
+			    !sqli_key_marks((const unsigned char *)v->data, v->len, 0, 0, 0, &m)) {
+				bad++;
+				continue;
+			}
+			for (size_t w = 0; w < (v->len + 63) / 64; w++) {
+				uint64_t keep = v->len - 64 * w >= 64
+				                    ? ~(uint64_t)0
+				                    : ((uint64_t)1 << (v->len - 64 * w)) - 1;
+
+				bad += (v->keys[w] & keep) != m.key[w];
+				marks += (size_t)__builtin_popcountll(m.key[w]);
+			}
+		}
+	}
+	if (has_vbmi)
+		ok(bad == 0 && keyed > 500 && marks > 3000,
+		   "form: the keys of %zu values are the detector's own (%zu marks, %zu wrong)", keyed,
+		   marks, bad);
+	else
+		ok(keyed == 0, "form: no keys handed on without AVX-512 VBMI");
+	waf_form_vector_limit(256);
+	fresh(sizeof(arena));
+	waf_parse_urlencoded(&wr, form, last);
+	keyed = 0;
+	for (size_t k = 0; k < wr.n_args; k++)
+		keyed += wr.args[k].keys != NULL;
+	ok(keyed == 0, "form: no keys from a scan without AVX-512");
+	waf_form_vector_limit(512);
+}
+
 static void test_json(void)
 {
 	const char *s;
@@ -734,6 +811,7 @@ int main(void)
 	test_urlencoded_random(256);
 	test_urlencoded_random(128);
 	test_urlencoded_random(0);
+	test_urlencoded_keys();
 	test_json();
 	test_multipart();
 	test_limits();
