@@ -17,11 +17,20 @@ int waf_detect_sqli(const char *s, size_t len);
  * with less reading (a long value's kinds of bytes come from the summary;
  * a value of letters and digits alone is settled by it). */
 int waf_detect_sqli_summed(const char *s, size_t len, uint64_t sum);
-/* The same with keys: NULL, or where the keys of the detector's vector
- * search (sqli_key_marks without call, waf/sqli_lexer.h) may start in s,
- * bit k of word w for byte 64 w + k (a superset; bits past len mean
- * nothing), which the form scan finds as it reads a value. */
-int waf_detect_sqli_keyed(const char *s, size_t len, uint64_t sum, const uint64_t *keys);
+/* Where the keys of the detector's vector search (sqli_key_marks without
+ * call, waf/sqli_lexer.h) may start in a value, found by a scan of a text
+ * that holds it (the form decoder's, waf/request_form.c): bit
+ * (shift + i) % 64 of words[(shift + i) / 64] for byte i of the value. A
+ * superset (the detector looks at the bytes); bits past the value mean
+ * nothing, and words holds one word more than the value reaches. */
+struct waf_sqli_keys {
+	const uint64_t *words; /* NULL: not found */
+	unsigned shift;        /* 0..63 */
+};
+/* waf_detect_sqli_summed with the keys of s (keys NULL, or words NULL: the
+ * detector finds them). */
+int waf_detect_sqli_keyed(const char *s, size_t len, uint64_t sum,
+                          const struct waf_sqli_keys *keys);
 /* 1 when s contains markup or script that would run in an HTML page
  * (tags with event handlers, script/iframe/object/svg..., javascript: URLs
  * in attributes), else 0. */

@@ -984,7 +984,8 @@ static int detect_leads(const char *s, size_t len, const struct sqli_scan *sc)
 	return 0;
 }
 
-int waf_detect_sqli_keyed(const char *s, size_t len, uint64_t sum, const uint64_t *keys)
+int waf_detect_sqli_keyed(const char *s, size_t len, uint64_t sum,
+                          const struct waf_sqli_keys *keys)
 {
 	struct sqli_scan sc;
 	int paren;

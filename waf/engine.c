@@ -525,7 +525,7 @@ static int detect(struct eval_ctx *x, const struct waf_ccond *cc, size_t i, cons
 	else if (vi != NULL && x->summed && len <= WAF_VALUE_MAX)
 		/* the summary of s's bytes, and the form scan's keys */
 		hit = waf_detect_sqli_keyed(s, len, vi->sum,
-		                            len == x->vals[i].len ? x->vals[i].keys : NULL);
+		                            len == x->vals[i].len ? &x->vals[i].keys : NULL);
 	else
 		hit = waf_detect_sqli(s, len);
 	if (vi != NULL)

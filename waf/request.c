@@ -130,7 +130,7 @@ static void set_value(struct waf_value *v, const char *data, size_t len, const c
 	v->name_len = name_len;
 	v->secret = secret;
 	v->has_sum = 0;
-	v->keys = NULL;
+	v->keys.words = NULL;
 }
 
 /* ---- the request-target */

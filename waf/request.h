@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "gateway/http1.h"
+#include "waf/detect.h"
 
 enum waf_target {
 	WAF_TARGET_METHOD,
@@ -49,10 +50,9 @@ struct waf_value {
 	int has_sum;       /* sum is waf_summary(data, len) (waf/transform.h): the
 			      form decoder gets it while it scans the value */
 	uint64_t sum;
-	const uint64_t *keys; /* NULL, or where the SQL detector's keys may start in
-				 data (bit k of word w: data[64 w + k]; bits past
-				 len mean nothing): the form scan finds them as it
-				 reads (waf/sqli_keys_vbmi.h) */
+	struct waf_sqli_keys keys; /* where the SQL detector's keys may start in
+				      data (words NULL: not known): the form
+				      decoder finds them as it reads */
 };
 
 #define WAF_MAX_ARGS 512 /* more args: the rest are not extracted (truncated) */

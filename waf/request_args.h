@@ -44,7 +44,7 @@ static inline int add_arg(struct waf_request *r, const char *data, size_t len,
 	v->name_len = name_len;
 	v->secret = 0;
 	v->has_sum = 0;
-	v->keys = NULL;
+	v->keys.words = NULL;
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "waf/detect.h"
+
 /* Token classes. */
 enum sqli_cls {
 	SQLI_EOF,
@@ -173,10 +175,9 @@ int sqli_has_quote(const char *s, size_t len, int q);
  * can sit inside parentheses. sum is waf_summary's of s (waf/transform.h:
  * bit k for the k-th ASCII punctuation character, 36 for bytes >= 0x80),
  * or of more bytes than s, or SQLI_NO_SUM: a long value with one is not
- * read byte by byte for its kinds of bytes. keys: NULL, or the marks of
- * the keys of s that sqli_key_marks would find without call (as
- * waf_detect_sqli_keyed takes them). */
-void sqli_scan(const char *s, size_t len, uint64_t sum, const uint64_t *keys,
+ * read byte by byte for its kinds of bytes. keys: NULL, or where the keys
+ * sqli_key_marks finds without call may start in s (waf/detect.h). */
+void sqli_scan(const char *s, size_t len, uint64_t sum, const struct waf_sqli_keys *keys,
                struct sqli_scan *sc);
 /* sqli_scan's sum when the caller has no summary of the value. */
 #define SQLI_NO_SUM (~(uint64_t)0)

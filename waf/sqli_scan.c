@@ -637,6 +637,13 @@ static unsigned summary_bits(uint64_t sum)
 	return bits;
 }
 
+/* Word w of the caller's keys, from the value's first byte. */
+static inline uint64_t keys_word(const struct waf_sqli_keys *k, size_t w)
+{
+	return k->shift == 0 ? k->words[w]
+	                     : k->words[w] >> k->shift | k->words[w + 1] << (64 - k->shift);
+}
+
 /* The bits of a word of marks for the n bytes left of a value. */
 static inline uint64_t keep(size_t n)
 {
@@ -647,7 +654,7 @@ static inline uint64_t keep(size_t n)
  * SQLI_SCAN_NO_MARKS tests the chunk scan of processors without AVX2).
  * With a summary (sum, see sqli_scan), the kinds of bytes come from it;
  * with keys (see sqli_scan) too, the marks of the keys. */
-static int scan_marked(struct scan *sc, uint64_t sum, const uint64_t *keys)
+static int scan_marked(struct scan *sc, uint64_t sum, const struct waf_sqli_keys *keys)
 {
 #ifdef SQLI_SCAN_NO_MARKS
 	(void)sc, (void)sum, (void)keys;
@@ -668,8 +675,8 @@ static int scan_marked(struct scan *sc, uint64_t sum, const uint64_t *keys)
 		size_t words =
 		    ((len - from < SQLI_MARKS_SPAN ? len - from : SQLI_MARKS_SPAN) + 63) / 64;
 
-		if (keys != NULL && !call && !others)
-			key = keys + from / 64;
+		if (keys != NULL && keys->words != NULL && !call && !others)
+			key = NULL; /* the caller's */
 		else if (sqli_key_marks(s, len, from, call, others, &m))
 			key = m.key;
 		else
@@ -683,7 +690,9 @@ static int scan_marked(struct scan *sc, uint64_t sum, const uint64_t *keys)
 		if (sc->full || (sc->bits & SQLI_SCAN_ODD))
 			continue; /* the bytes are still needed: which kinds occur */
 		for (w = 0; w < words && !sc->full; w++)
-			for (c = key[w] & keep(len - from - 64 * w); c && !sc->full; c &= c - 1) {
+			for (c = (key != NULL ? key[w] : keys_word(keys, from / 64 + w)) &
+			         keep(len - from - 64 * w);
+			     c && !sc->full; c &= c - 1) {
 				size_t p = from + 64 * w + (size_t)__builtin_ctzll(c);
 				uint32_t k = key_at(s, len, p), slot = TRIG_SLOT(k);
 
@@ -719,18 +728,42 @@ static void pairs(struct scan *sc)
 		sc->lead = 1;
 }
 
-void sqli_scan(const char *str, size_t len, uint64_t sum, const uint64_t *keys,
+/* Up to this length a value's logic words are looked for; a longer one's
+ * start is read exactly instead (see lead). */
+#define SHORT_VALUE 256
+
+/* A value of letters, digits and spaces alone (sum 0) in which the
+ * caller's keys mark no place: the marked scan finds nothing in it. */
+static int plain_unkeyed(size_t len, uint64_t sum, const struct waf_sqli_keys *keys)
+{
+	if (sum != 0 || keys == NULL || keys->words == NULL)
+		return 0;
+	for (size_t w = 0; w < (len + 63) / 64; w++)
+		if (keys_word(keys, w) & keep(len - 64 * w))
+			return 0;
+	return 1;
+}
+
+void sqli_scan(const char *str, size_t len, uint64_t sum, const struct waf_sqli_keys *keys,
                struct sqli_scan *out)
 {
 	struct scan sc;
 	unsigned char tail[64];
 	size_t off;
 
+	/* what the marked scan of a long value then says, without its setup
+	 * (letters are taken to be there; the start is read exactly) */
+	if (len > SHORT_VALUE && plain_unkeyed(len, sum, keys)) {
+		out->bytes = SQLI_SCAN_READ;
+		out->full = out->select = 0;
+		out->lead = 1;
+		return;
+	}
 	memset(&sc, 0, sizeof(sc));
 	sc.s = (const unsigned char *)str;
 	sc.len = len;
 	/* in a long value the start is read exactly instead (see lead) */
-	sc.logic_words = len <= 256;
+	sc.logic_words = len <= SHORT_VALUE;
 	sc.lead = !sc.logic_words;
 	if (sc.logic_words || !scan_marked(&sc, sum, keys)) {
 		for (off = 0; off + 64 <= len; off += 64)

@@ -8,7 +8,8 @@
  * change an answer, so each is also checked against the long way:
  * - detect_sqli against the full read (every quoting context, every token,
  *   no quick scan), which the detector falls back to, with and without the
- *   value's summary (the engine passes one);
+ *   value's summary (the engine passes one), and with keys found in a longer
+ *   text (the form decoder hands them on);
  * - detect_xss's text pass, which looks only at the bytes each rule needs
  *   ('<', '=', quotes, '.', '{', ':' or '&'), against a reading of every
  *   byte with every rule.
@@ -23,9 +24,11 @@
 
 #define waf_detect_sqli        fuzz_copy_detect_sqli
 #define waf_detect_sqli_summed fuzz_copy_detect_sqli_summed
+#define waf_detect_sqli_keyed  fuzz_copy_detect_sqli_keyed
 #include "waf/detect_sqli.c"
 #undef waf_detect_sqli
 #undef waf_detect_sqli_summed
+#undef waf_detect_sqli_keyed
 #define waf_detect_xss fuzz_copy_detect_xss
 #include "waf/detect_xss.c"
 #undef waf_detect_xss
@@ -99,6 +102,40 @@ static int xss_text_long_way(const char *s, size_t len)
 	return 0;
 }
 
+/* The SQL detector with keys found in a longer text, as the form decoder
+ * hands them on: the value behind size % 64 bytes of another field and
+ * before a '&'. -1 when out of memory. */
+static int sqli_keyed(const char *s, size_t size)
+{
+	size_t o = size % 64, tl = o + size + 1, words = tl / 64 + 2;
+	unsigned char *text = malloc(tl);
+	uint64_t *w = calloc(words, sizeof(uint64_t));
+	struct waf_sqli_keys k = {NULL, 0};
+	struct sqli_marks m;
+	int r = -1;
+
+	if (text == NULL || w == NULL)
+		goto out;
+	memset(text, 'a', o);
+	memcpy(text + o, s, size);
+	text[o + size] = '&';
+	for (size_t from = 0; from < tl; from += SQLI_MARKS_SPAN) {
+		size_t n =
+		    tl - from < SQLI_MARKS_SPAN ? (tl - from + 63) / 64 : SQLI_MARKS_SPAN / 64;
+
+		if (!sqli_key_marks(text, tl, from, 0, 0, &m))
+			break;
+		memcpy(w + from / 64, m.key, n * sizeof(uint64_t));
+		k.words = w + o / 64;
+	}
+	k.shift = (unsigned)o;
+	r = fuzz_copy_detect_sqli_keyed(s, size, waf_summary(s, size), &k);
+out:
+	free(text);
+	free(w);
+	return r;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size ? size : 1);
@@ -117,6 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* the quick scan or the short way changed the answer */
 	if (fuzz_copy_detect_sqli_summed(buf, size, waf_summary(buf, size)) != a)
 		abort(); /* the engine's way, with the value's summary */
+	if (sqli_keyed(buf, size) == !a)
+		abort(); /* and with the keys of a form value */
 	if (b != (size > 0 && (pass_tags(buf, size) || xss_text_long_way(buf, size))))
 		abort(); /* the anchored text pass changed the answer */
 	if (memcmp(buf, data, size) != 0)

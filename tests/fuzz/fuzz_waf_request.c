@@ -5,8 +5,9 @@
  * extracted and every transform run on every value. Checks: parsed values
  * point into the input or the arena (or are the path "/"); the documented arena size is
  * enough (only the args cap truncates); secret headers are flagged; a
- * summary a decoder hands on is the value's; no transform output is
- * longer than its input, in place or not. */
+ * summary a decoder hands on is the value's, and so are its keys (those
+ * the SQL detector's own search finds); no transform output is longer
+ * than its input, in place or not. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "gateway/http1.h"
 #include "waf/request.h"
+#include "waf/sqli_lexer.h"
 #include "waf/transform.h"
 
 static const char *const content_types[] = {
@@ -23,6 +25,39 @@ static const char *const content_types[] = {
     "multipart/form-data; boundary=XB",
     "text/plain",
 };
+
+/* The keys a decoder hands on with v are those the detector's own search
+ * finds in it (the same lookup), but for the last two places, whose
+ * windows the decoder reads on into the byte after the value (it may mark
+ * more there, never less). */
+static void check_keys(const struct waf_value *v)
+{
+	const struct waf_sqli_keys *k = &v->keys;
+	struct sqli_marks m;
+
+	if (k->words == NULL || !v->has_sum)
+		return;
+	for (size_t from = 0; from < v->len; from += SQLI_MARKS_SPAN) {
+		size_t words =
+		    ((v->len - from < SQLI_MARKS_SPAN ? v->len - from : SQLI_MARKS_SPAN) + 63) / 64;
+
+		if (!sqli_key_marks((const unsigned char *)v->data, v->len, from, 0, 0, &m))
+			return;
+		for (size_t w = 0; w < words; w++) {
+			size_t at = from / 64 + w, left = v->len - from - 64 * w;
+			uint64_t keep = left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
+			uint64_t inner = left >= 66 ? ~(uint64_t)0
+			                 : left > 2 ? ((uint64_t)1 << (left - 2)) - 1
+			                            : 0;
+			uint64_t got = k->shift == 0 ? k->words[at]
+			                             : k->words[at] >> k->shift |
+			                                   k->words[at + 1] << (64 - k->shift);
+
+			if ((m.key[w] & keep & ~got) != 0 || ((m.key[w] ^ got) & inner) != 0)
+				abort();
+		}
+	}
+}
 
 static struct http1_header fake_headers[5];
 
@@ -131,8 +166,10 @@ static void extract_all(struct waf_request *r, const char *buf, size_t len,
 			if (t == WAF_TARGET_HEADERS || t == WAF_TARGET_HEADER)
 				check_secret(&vals[i]);
 			/* a summary a decoder hands on is the value's */
-			if (vals[i].has_sum && vals[i].sum != waf_summary(vals[i].data, vals[i].len))
+			if (vals[i].has_sum &&
+			    vals[i].sum != waf_summary(vals[i].data, vals[i].len))
 				abort();
+			check_keys(&vals[i]);
 			transform_all(&vals[i]);
 		}
 	}
