@@ -376,8 +376,9 @@ size_t waf_parse_urlencoded(struct waf_request *r, const char *s, size_t len)
 		keys = r->keys + r->n_keys;
 		keys[words - 1] = keys[words - 2] = 0; /* past the last block */
 		fw.keys = keys;
-	} else {
-		pass = first_pass(&(const unsigned char *){NULL});
+	} else if (tables != NULL) {
+		tables = NULL; /* no room for them: the detector finds them */
+		pass = first_pass(&tables);
 	}
 	/* the blocks the vector loads may read whole (two bytes more for
 	 * the keys), window by window; the rest from a padded copy */
