@@ -586,7 +586,18 @@ static int anywhere(struct win *w, size_t k, int quote)
 		while (i < k + 8 && (is_kw(w, i, SQLI_K_ALL) || is_kw(w, i, SQLI_K_DISTINCT) ||
 		                     cls(w, i) == SQLI_LPAREN))
 			i++;
-		return cls(w, i) == SQLI_SELECT && select_list(w, i + 1);
+		if (cls(w, i) != SQLI_SELECT)
+			return 0;
+		if (select_list(w, i + 1))
+			return 1;
+		/* "1 union select name from users": behind what a query's value
+		 * ends with (a number, a string, ')'), or first, even a bare
+		 * "name from table" is the query's; behind a word it is prose
+		 * ("the union select committee from ...") */
+		return (k == 0 || cls(w, k - 1) == SQLI_NUM || cls(w, k - 1) == SQLI_STR ||
+		        cls(w, k - 1) == SQLI_RPAREN) &&
+		       cls(w, i + 1) == SQLI_WORD && is_kw(w, i + 2, SQLI_K_FROM) &&
+		       cls(w, i + 3) == SQLI_WORD;
 	case SQLI_SEMI:
 		return statement(w, k + 1);
 	case SQLI_SELECT:

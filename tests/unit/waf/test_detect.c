@@ -171,6 +171,11 @@ static const struct sample sqli_attacks[] = {
     S("1\0' AND 1=1-- "),   /* apostrophenullencode */
     S("1 AND {fn CONCAT(CHAR(113),CHAR(120))}=0x7178"),
     S("1 union(select 1,2)"),
+    /* a bare select list behind a number or a string: the query's */
+    S("1 union select password from users"),
+    S("1 UNION ALL SELECT name FROM users"),
+    S("x' union select password from users"),
+    S("union select password from users"),
     /* forms sqlmap sent that slipped through an earlier version */
     S("1' IN BOOLEAN MODE) AND 9730=9730-- Vgll"),
     S("1' IN BOOLEAN MODE) ORDER BY 1-- mXEQ"),
@@ -207,6 +212,7 @@ static const struct sample sqli_benign[] = {
     S("union station"),
     S("European Union select committee report"),
     S("students' union select committee"),
+    S("the union select committee from the city"),
     S("order by date"),
     S("group by category"),
     S("where is my order?"),
