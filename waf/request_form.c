@@ -329,29 +329,42 @@ static uint64_t bits_between(size_t lo, unsigned hi)
 }
 
 /* The second pass over n blocks from the input's byte base. Returns 0, or
- * -1 when full (the parse stops). */
+ * -1 when full (the parse stops). A block of letters, digits, spaces and
+ * '+' alone costs a test: its '+' are noted in a register, not in *fw. */
 static int walk_blocks(struct form_walk *fw, size_t base, const struct form_block *b, size_t n)
 {
+	uint64_t plus_seen = 0; /* '+' of the piece in progress, in these blocks */
+
 	for (size_t i = 0; i < n; i++, base += 64) {
 		uint64_t other = b[i].other, plus = b[i].plus;
+		size_t from;
 
+		if (other == 0) {
+			plus_seen |= plus;
+			continue;
+		}
+		/* bits below from belong to the piece before */
+		from = fw->start > base ? fw->start - base : 0;
 		for (; other != 0; other &= other - 1) {
 			unsigned k = (unsigned)__builtin_ctzll(other);
 			char c = fw->s[base + k];
 
 			if (c == '&' || (c == '=' && fw->name)) {
-				if (plus & bits_between(fw->start > base ? fw->start - base : 0, k))
+				if (plus_seen != 0 || (plus & bits_between(from, k)) != 0)
 					fw->has |= PIECE_PLUS;
+				plus_seen = 0;
 				if (piece_end(fw, base + k, c) < 0)
 					return -1;
+				from = k + 1;
 				continue;
 			}
 			fw->has |= c == '%' ? PIECE_PCT : 0;
 			fw->sum |= waf_summary_byte((unsigned char)c);
 		}
-		if (plus & bits_between(fw->start > base ? fw->start - base : 0, 64))
-			fw->has |= PIECE_PLUS;
+		plus_seen |= plus & bits_between(from, 64);
 	}
+	if (plus_seen != 0) /* the piece goes on into the next window */
+		fw->has |= PIECE_PLUS;
 	return 0;
 }
 
