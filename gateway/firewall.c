@@ -336,48 +336,63 @@ static int body_ready(struct conn *c, const char **body, size_t *len)
 	return 1;
 }
 
-static void finish_inspection(struct conn *c, const char *body, size_t len)
+/* The verdict on the inspected part; proxy when it passes. */
+static void decide(struct conn *c, const char *body, size_t len)
 {
-	evtimer_del(c->timer);
-	cio_set_read_max(c->io, PROXY_CLIENT_READ_MAX);
 	if (run_rules(c, body, len)) {
 		c->state = CONN_PROXY;
 		upstream_start(c);
 	}
 }
 
+/* body_ready for a caller that goes on without the body when out of
+ * memory (logged). Returns 0 while the part to inspect is not buffered. */
+static int inspected_part(struct conn *c, const char **body, size_t *len)
+{
+	int rc = body_ready(c, body, len);
+
+	if (rc < 0) {
+		log_error("firewall: out of memory, request from %s passed unchecked",
+		          c->client_ip);
+		*body = NULL;
+		*len = 0;
+	}
+	return rc != 0;
+}
+
 void firewall_on_body(struct conn *c)
 {
 	const char *body = NULL;
 	size_t len = 0;
-	int rc = body_ready(c, &body, &len);
 
-	if (rc == 0)
+	if (!inspected_part(c, &body, &len))
 		return;
-	if (rc < 0) {
-		log_error("firewall: out of memory, request from %s passed unchecked",
-		          c->client_ip);
-		body = NULL;
-		len = 0;
-	}
-	finish_inspection(c, body, len);
+	evtimer_del(c->timer);
+	cio_set_read_max(c->io, PROXY_CLIENT_READ_MAX);
+	decide(c, body, len);
 }
 
 /* Buffer the inspected part before deciding: nothing reaches the backend
- * until the verdict. */
+ * until the verdict. A body that came with the head (the usual case) is
+ * decided at once, without the wait's timer and read limit. */
 static void start_inspection(struct conn *c)
 {
 	unsigned ms = c->snap->settings.idle_timeout_ms;
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	const char *body = NULL;
+	size_t len = 0;
 
 	if (c->req->expect_continue && !c->continue_sent) {
 		evbuffer_add_printf(cio_output(c->io), "HTTP/1.1 100 Continue\r\n\r\n");
 		c->continue_sent = 1;
 	}
 	c->state = CONN_INSPECT;
+	if (inspected_part(c, &body, &len)) {
+		decide(c, body, len);
+		return;
+	}
 	cio_set_read_max(c->io, c->snap->settings.waf_body_limit + INSPECT_SLACK);
 	evtimer_add(c->timer, &tv);
-	firewall_on_body(c);
 }
 
 int firewall_check(struct conn *c)
