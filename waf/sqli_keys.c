@@ -15,8 +15,8 @@
  * value's summary already does not ask).
  *
  * With AVX-512BW the search runs 64 bytes at a time (when the other bytes
- * are not asked for), with VBMI a table lookup per byte. On processors without AVX2 sqli_key_marks
- * says no and the caller scans the old way. */
+ * are not asked for), with VBMI a table lookup per byte. On processors
+ * without AVX2 sqli_key_marks says no and the caller scans the old way. */
 #include "waf/sqli_lexer.h"
 
 #include <pthread.h>
