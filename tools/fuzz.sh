@@ -18,10 +18,10 @@ http1_response|gateway/http1.c common/error.c common/log.c
 http1_chunked|gateway/http1.c common/error.c common/log.c
 admin_json|admin/json_body.c gateway/store.c gateway/store_cert.c gateway/store_app.c gateway/store_auth.c gateway/store_misc.c crypto/secret.c common/error.c common/log.c
 acme_objects|acme/objects.c acme/objects_text.c common/error.c common/log.c
-waf_rule|waf/rule.c waf/engine.c waf/engine_build.c waf/request.c waf/request_body.c waf/request_form.c waf/transform.c waf/detect_sqli.c waf/sqli_lexer.c waf/sqli_scan.c waf/sqli_keys.c waf/detect_xss.c waf/cidr.c waf/preset.c gateway/http1.c common/error.c common/log.c
+waf_rule|waf/rule.c waf/engine.c waf/engine_build.c waf/request.c waf/request_body.c waf/request_form.c waf/transform.c waf/detect_sqli.c waf/detect_sqli_short.c waf/sqli_lexer.c waf/sqli_scan.c waf/sqli_keys.c waf/detect_xss.c waf/cidr.c waf/preset.c gateway/http1.c common/error.c common/log.c
 waf_request|waf/request.c waf/request_body.c waf/request_form.c waf/sqli_keys.c waf/transform.c gateway/http1.c common/error.c common/log.c
 cidr|waf/cidr.c common/error.c common/log.c
-waf_detect|waf/detect_sqli.c waf/sqli_lexer.c waf/sqli_scan.c waf/sqli_keys.c waf/detect_xss.c waf/transform.c common/error.c common/log.c
+waf_detect|waf/detect_sqli.c waf/detect_sqli_short.c waf/sqli_lexer.c waf/sqli_scan.c waf/sqli_keys.c waf/detect_xss.c waf/transform.c common/error.c common/log.c
 '
 flags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$src"
 libs=$(pkg-config --cflags --libs openssl libevent sqlite3 libsodium libpcre2-8 jansson)

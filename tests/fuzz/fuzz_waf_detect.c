@@ -25,7 +25,13 @@
 #define waf_detect_sqli        fuzz_copy_detect_sqli
 #define waf_detect_sqli_summed fuzz_copy_detect_sqli_summed
 #define waf_detect_sqli_keyed  fuzz_copy_detect_sqli_keyed
+#define sqli_after_lead        fuzz_copy_after_lead
+#define sqli_anywhere          fuzz_copy_anywhere
+#define sqli_statement         fuzz_copy_statement
+#define sqli_ctx_lead          fuzz_copy_ctx_lead
+#define sqli_detect_full       fuzz_copy_detect_full
 #include "waf/detect_sqli.c"
+#include "waf/detect_sqli_short.c"
 #undef waf_detect_sqli
 #undef waf_detect_sqli_summed
 #undef waf_detect_sqli_keyed
@@ -49,7 +55,7 @@ static int sqli_long_way(const char *s, size_t len)
 		        c == ';' || c >= 0x80 || c == '|' || c == '&' || c == '#';
 		paren |= c == '(' || c == 0xc0 || c == 0xc1;
 	}
-	return len > 0 && read && detect_full(s, len, paren);
+	return len > 0 && read && sqli_detect_full(s, len, paren);
 }
 
 /* document.cookie and the like starting at i (any byte). */

@@ -9,8 +9,9 @@
  * and without the summary; random values built from words, numbers and
  * keys are checked against the full read; and the tables the short ways
  * rely on are checked against the lexer's. The sources are included
- * (detect_sqli.c with its exported name renamed) to reach detect_full,
- * the keyword tables and the key lists. */
+ * (detect_sqli.c and detect_sqli_short.c with an exported name renamed)
+ * to reach the full read, lead_token, the keyword tables and the key
+ * lists. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #define waf_detect_sqli long_copy_detect_sqli
 #include "waf/detect_sqli.c"
+#include "waf/detect_sqli_short.c"
 #undef waf_detect_sqli
 #include "waf/sqli_lexer.c"
 #include "waf/sqli_scan.c"
@@ -150,7 +152,7 @@ static int found_at(const char *attack, size_t at, size_t n)
 	paren = memchr(v, '(', n) != NULL;
 	r = long_copy_detect_sqli(v, n);
 	return r == 1 && waf_detect_sqli_summed(v, n, waf_summary(v, n)) == 1 &&
-	       keyed_detect(v, n) == 1 && detect_full(v, n, paren) == 1;
+	       keyed_detect(v, n) == 1 && sqli_detect_full(v, n, paren) == 1;
 }
 
 static void attacks_at_boundaries(void)
@@ -204,7 +206,7 @@ static void random_values(void)
 		}
 		paren = memchr(v, '(', n) != NULL;
 		r = long_copy_detect_sqli(v, n);
-		full = detect_full(v, n, paren);
+		full = sqli_detect_full(v, n, paren);
 		positive += full;
 		/* the engine's way: with the value's summary */
 		if (waf_detect_sqli_summed(v, n, waf_summary(v, n)) != full && disagree++ < 5)
@@ -250,7 +252,7 @@ static void plain_values(void)
 			if (i < n)
 				v[i++] = ' ';
 		}
-		full = detect_full(v, n, 0);
+		full = sqli_detect_full(v, n, 0);
 		positive += full;
 		if ((waf_summary(v, n) != 0 || keyed_detect(v, n) != full) && disagree++ < 5)
 			printf("# keyed: disagree with the full read on %zu bytes: %.120s\n", n, v);
@@ -403,7 +405,7 @@ static void single_runs(void)
 						           */
 					tried++;
 					fired +=
-					    detect_full(v, n, 0) || waf_detect_sqli_summed(v, n, 0);
+					    sqli_detect_full(v, n, 0) || waf_detect_sqli_summed(v, n, 0);
 				}
 	for (size_t k = 0; k < 20000; k++) {
 		char v[600];
@@ -415,7 +417,7 @@ static void single_runs(void)
 			v[j] = "0123456789abcdefghijklmnopqrstuvwxyzxXeE"[r];
 		}
 		tried++;
-		fired += detect_full(v, n, 0);
+		fired += sqli_detect_full(v, n, 0);
 	}
 	ok(fired == 0 && tried > 20000,
 	   "no single run of letters and digits is an injection (%zu tried)", tried);
