@@ -293,11 +293,19 @@ void sqli_key_marks_vbmi(int allowed)
 	vbmi_allowed = allowed;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* The VBMI search may run: allowed, and the processor has it. */
+static int vbmi_usable(void)
+{
+	return vbmi_allowed && __builtin_cpu_supports("avx512vbmi") &&
+	       __builtin_cpu_supports("avx512bw");
+}
+#endif
+
 const unsigned char *sqli_key_tables_vbmi(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-	if (vbmi_allowed && __builtin_cpu_supports("avx512vbmi") &&
-	    __builtin_cpu_supports("avx512bw")) {
+	if (vbmi_usable()) {
 		pthread_once(&tables_once, build_tables);
 		return byte_tables[0].t[0];
 	}
@@ -314,8 +322,7 @@ int sqli_key_marks(const unsigned char *s, size_t len, size_t from, int call, in
 	if (!__builtin_cpu_supports("avx2"))
 		return 0;
 	pthread_once(&tables_once, build_tables);
-	if (!others && vbmi_allowed && __builtin_cpu_supports("avx512vbmi") &&
-	    __builtin_cpu_supports("avx512bw"))
+	if (!others && vbmi_usable())
 		marks_vbmi(&byte_tables[call != 0], s, len, from, to, m);
 	else if (!others && __builtin_cpu_supports("avx512bw"))
 		marks_avx512(&tables[call != 0], s, len, from, to, m);
